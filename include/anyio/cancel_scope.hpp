@@ -1,0 +1,191 @@
+#pragma once
+// Cancel scopes, with Trio's semantics.
+//
+// A cancel scope delimits work that can be cancelled as a unit: scope.cancel(), or its
+// deadline passing, makes every checkpoint inside the scope (in this task and in every
+// task started by task groups inside it) throw anyio::cancelled, again and again, until
+// the code has left the scope ("level-triggered"). The scope that was cancelled catches
+// its own `cancelled` when the body unwinds out of it; outer code carries on. A shielded
+// scope hides cancellation of the scopes around it from the code inside it (use it for
+// cleanup that must finish).
+//
+// C++ destructors cannot co_await, so a scope is entered by running a body in it:
+//
+//     anyio::cancel_scope scope;                 // may be cancelled from anywhere
+//     bool finished = co_await scope.run([&]() -> anyio::task<> { ... });
+//     if (scope.cancelled_caught()) ...
+//
+// or with the shorthands move_on_after / fail_after. A scope object may be entered
+// once. Thread safety: every member is loop-thread only.
+
+#include <anyio/detail/runtime.hpp>
+#include <anyio/exceptions.hpp>
+#include <anyio/task.hpp>
+#include <anyio/time.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace anyio {
+
+namespace detail {
+struct scope_access;
+
+// What a body run inside a scope yields: std::optional<T> (empty when the scope's
+// cancellation cut it short) or, for void bodies, bool "the body finished".
+template <class T>
+struct scope_result {
+    using type = std::optional<T>;
+};
+template <>
+struct scope_result<void> {
+    using type = bool;
+};
+
+template <class F>
+decltype(auto) invoke_body(F& body, cancel_scope& scope) {
+    if constexpr (std::is_invocable_v<F&, cancel_scope&>) {
+        return std::invoke(body, scope);
+    } else {
+        return std::invoke(body);
+    }
+}
+
+template <class F>
+using body_task_t = decltype(invoke_body(std::declval<F&>(), std::declval<cancel_scope&>()));
+}  // namespace detail
+
+// A body for a scope: a callable returning anyio::task<T>, taking either nothing or the
+// cancel_scope& it runs in.
+template <class F>
+concept scope_body = task_function<F> || task_function<F, cancel_scope&>;
+
+class cancel_scope {
+public:
+    // `deadline`: when the scope cancels itself (clock::time_point::max(): never).
+    explicit cancel_scope(clock::time_point deadline = clock::time_point::max(),
+                          bool shield = false) noexcept;
+    cancel_scope(const cancel_scope&) = delete;
+    cancel_scope& operator=(const cancel_scope&) = delete;
+    ~cancel_scope();
+
+    // Cancels everything inside the scope. Idempotent; works before, during and after
+    // the scope runs; never throws. Tasks blocked inside the scope wake with `cancelled`.
+    void cancel() noexcept;
+
+    [[nodiscard]] clock::time_point deadline() const noexcept { return timer_.when; }
+    // Moves the deadline, also while tasks wait inside the scope (earlier or later).
+    void set_deadline(clock::time_point deadline);
+
+    [[nodiscard]] bool shield() const noexcept { return shield_; }
+    void set_shield(bool shield) noexcept;
+
+    // True once cancel() was called or the deadline passed.
+    [[nodiscard]] bool cancel_called() const noexcept { return cancel_called_; }
+    // True if this scope caught the `cancelled` it caused.
+    [[nodiscard]] bool cancelled_caught() const noexcept { return cancelled_caught_; }
+
+    // Runs `body` (called with this scope, or with nothing) inside the scope; returns its
+    // result, or an empty optional / false if this scope's cancellation cut it short.
+    // Exceptions other than this scope's own `cancelled` propagate.
+    template <scope_body F>
+    auto run(F body) -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type>;
+
+private:
+    friend struct detail::scope_access;
+    void enter(const char* what);
+    void exit() noexcept;
+    static void on_deadline(detail::timer_node& node) noexcept;
+
+    detail::timer_node timer_;
+    cancel_scope* parent_ = nullptr;
+    cancel_scope* first_child_ = nullptr;
+    cancel_scope* prev_sibling_ = nullptr;
+    cancel_scope* next_sibling_ = nullptr;
+    detail::task_state* tasks_ = nullptr;  // tasks whose innermost scope this is
+    detail::loop* loop_ = nullptr;
+    detail::task_state* owner_ = nullptr;  // task that entered the scope
+    bool active_ = false;
+    bool used_ = false;
+    bool shield_ = false;
+    bool cancel_called_ = false;
+    bool cancelled_caught_ = false;
+};
+
+namespace detail {
+struct scope_access {
+    static void enter(cancel_scope& s, const char* what) { s.enter(what); }
+    static void exit(cancel_scope& s) noexcept { s.exit(); }
+    static void mark_caught(cancel_scope& s) noexcept { s.cancelled_caught_ = true; }
+    static cancel_scope* parent(const cancel_scope& s) noexcept { return s.parent_; }
+    static void add_task(cancel_scope& s, task_state& t) noexcept;
+    static void remove_task(cancel_scope& s, task_state& t) noexcept;
+    // True if `s` or an enclosing scope is cancelled with no shield in between.
+    static bool chain_cancelled(const cancel_scope* s) noexcept;
+    // Offers cancellation to every blocked task inside `s`, skipping shielded subscopes.
+    static void deliver(cancel_scope& s) noexcept;
+};
+}  // namespace detail
+
+template <scope_body F>
+auto cancel_scope::run(F body)
+    -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type> {
+    using value_t = typename detail::body_task_t<F>::value_type;
+    enter("cancel_scope::run");
+    try {
+        if constexpr (std::is_void_v<value_t>) {
+            co_await detail::invoke_body(body, *this);
+            exit();
+            co_return true;
+        } else {
+            std::optional<value_t> result(co_await detail::invoke_body(body, *this));
+            exit();
+            co_return result;
+        }
+    } catch (const cancelled&) {
+        exit();
+        if (!cancel_called_) throw;
+        cancelled_caught_ = true;
+    } catch (...) {
+        exit();
+        throw;
+    }
+    if constexpr (std::is_void_v<value_t>) {
+        co_return false;
+    } else {
+        co_return std::nullopt;
+    }
+}
+
+// Runs `body` in a new scope whose deadline is `deadline`; when it passes, the body is
+// cancelled and the result is empty (std::nullopt, or false for void bodies).
+template <scope_body F>
+auto move_on_at(clock::time_point deadline, F body)
+    -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type> {
+    cancel_scope scope(deadline);
+    co_return co_await scope.run(std::move(body));
+}
+
+template <class Rep, class Period, scope_body F>
+auto move_on_after(std::chrono::duration<Rep, Period> timeout, F body) {
+    return move_on_at(deadline_after(timeout), std::move(body));
+}
+
+// Like move_on_at, but throws anyio::timeout_error when the deadline cut the body short.
+template <scope_body F>
+auto fail_at(clock::time_point deadline, F body) -> task<typename detail::body_task_t<F>::value_type> {
+    cancel_scope scope(deadline);
+    auto result = co_await scope.run(std::move(body));
+    if (scope.cancelled_caught()) throw timeout_error();
+    if constexpr (!std::is_same_v<decltype(result), bool>) co_return std::move(*result);
+}
+
+template <class Rep, class Period, scope_body F>
+auto fail_after(std::chrono::duration<Rep, Period> timeout, F body) {
+    return fail_at(deadline_after(timeout), std::move(body));
+}
+
+}  // namespace anyio

@@ -1,0 +1,54 @@
+#pragma once
+// anyio::event: a one-shot flag that tasks can wait for (AnyIO's Event).
+
+#include <anyio/detail/runtime.hpp>
+
+#include <coroutine>
+
+namespace anyio {
+
+class event;
+
+namespace detail {
+class event_wait_awaiter : blocking_operation {
+public:
+    explicit event_wait_awaiter(event& ev) noexcept : event_(ev) {}
+    event_wait_awaiter(const event_wait_awaiter&) = delete;
+    event_wait_awaiter& operator=(const event_wait_awaiter&) = delete;
+    ~event_wait_awaiter() = default;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h);
+    void await_resume() const { throw_if_aborted(); }
+
+private:
+    friend class anyio::event;
+    bool withdraw() noexcept override;
+    event& event_;
+    event_wait_awaiter* prev_ = nullptr;
+    event_wait_awaiter* next_ = nullptr;
+};
+}  // namespace detail
+
+class event {
+public:
+    event() = default;
+    event(const event&) = delete;
+    event& operator=(const event&) = delete;
+    ~event() = default;
+
+    // Sets the flag and wakes every waiter. Idempotent. Loop thread only.
+    void set() noexcept;
+    [[nodiscard]] bool is_set() const noexcept { return set_; }
+
+    // Waits until the flag is set. A checkpoint (also when already set); cancellation
+    // stops the wait with `cancelled`. Loop thread only.
+    [[nodiscard]] detail::event_wait_awaiter wait() noexcept { return detail::event_wait_awaiter(*this); }
+
+private:
+    friend class detail::event_wait_awaiter;
+    detail::event_wait_awaiter* waiters_ = nullptr;
+    bool set_ = false;
+};
+
+}  // namespace anyio

@@ -1,0 +1,63 @@
+#pragma once
+// The exceptions anyio throws.
+//
+// `cancelled` and `keyboard_interrupt` deliberately do NOT derive from std::exception,
+// like Python's BaseException: `catch (const std::exception&)` must never swallow a
+// cancellation or a Ctrl+C. Everything else derives from std::exception.
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace anyio {
+
+// Thrown at a checkpoint inside a cancelled cancel scope. Trivially cheap to throw:
+// no message, no allocation beyond the exception object itself. Let it propagate: the
+// cancel scope that was cancelled catches it.
+struct cancelled {
+    [[nodiscard]] const char* what() const noexcept { return "anyio::cancelled"; }
+};
+
+// Thrown by anyio::run after a Ctrl+C (SIGINT) cancelled the task tree and every task
+// ran its cleanup. See anyio::run_main for the Unix-conventional way to exit with it.
+struct keyboard_interrupt {
+    [[nodiscard]] const char* what() const noexcept { return "anyio::keyboard_interrupt"; }
+};
+
+// fail_after / fail_at: the deadline expired before the body finished.
+class timeout_error : public std::runtime_error {
+public:
+    timeout_error() : std::runtime_error("anyio: deadline exceeded") {}
+};
+
+// A resource that allows one waiter at a time already has one (e.g. two concurrent
+// receive() calls on one signal receiver).
+class busy_resource_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The resource was closed by this side (e.g. receive() after close()).
+class closed_resource_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One or more children of a task group (or its body) failed. Holds every failure, in
+// the order they happened.
+class exception_group : public std::exception {
+public:
+    explicit exception_group(std::vector<std::exception_ptr> errors);
+    [[nodiscard]] const char* what() const noexcept override { return message_.c_str(); }
+    [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept {
+        return errors_;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return errors_.size(); }
+
+private:
+    std::vector<std::exception_ptr> errors_;
+    std::string message_;
+};
+
+}  // namespace anyio

@@ -1,0 +1,100 @@
+#pragma once
+// Receiving operating-system signals as an asynchronous stream (AnyIO's
+// open_signal_receiver), right by design:
+//
+//  - Fan-out: every open receiver of a signal gets it, whichever loop or thread it is on.
+//  - Coalescing: each receiver keeps at most one pending entry per signal, in first-arrival
+//    order; a storm costs no memory.
+//  - Exact restore: the first receiver of a signal in the process saves its sigaction; when
+//    the last one closes (in any order) the saved handler, flags and mask come back. A
+//    handler that someone else installed over ours meanwhile is left alone.
+//  - Nothing lost at the edges: a signal raised right after open_signal_receiver returns is
+//    received; signals still pending in a receiver when it closes are re-raised for
+//    whatever handles the signal next, unless another receiver got them already.
+//
+//     auto signals = anyio::open_signal_receiver(SIGTERM, SIGHUP);
+//     for (;;) {
+//         int signum = co_await signals.receive();
+//         ...
+//     }
+
+#include <anyio/detail/runtime.hpp>
+#include <anyio/exceptions.hpp>
+
+#include <concepts>
+#include <coroutine>
+#include <initializer_list>
+#include <memory>
+#include <span>
+
+namespace anyio {
+
+namespace detail {
+struct receiver_state;
+
+class receive_awaiter : blocking_operation {
+public:
+    explicit receive_awaiter(receiver_state* state) noexcept : state_(state) {}
+    receive_awaiter(const receive_awaiter&) = delete;
+    receive_awaiter& operator=(const receive_awaiter&) = delete;
+    ~receive_awaiter() = default;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h);
+    int await_resume();
+
+private:
+    friend struct receiver_state;
+    bool withdraw() noexcept override;
+    void wake() noexcept { finish(); }
+    receiver_state* state_;
+    bool waiting_ = false;
+};
+}  // namespace detail
+
+class signal_receiver {
+public:
+    signal_receiver(signal_receiver&& other) noexcept;
+    signal_receiver& operator=(signal_receiver&& other) noexcept;
+    signal_receiver(const signal_receiver&) = delete;
+    signal_receiver& operator=(const signal_receiver&) = delete;
+    ~signal_receiver();
+
+    // The next signal number, in first-arrival order (repeats of a signal not yet received
+    // are merged). A checkpoint; cancellation while waiting throws `cancelled` and loses
+    // no signal (it stays pending for the next receive). A second receive() on the same
+    // receiver while one waits throws busy_resource_error; receive() after close() throws
+    // closed_resource_error. Loop thread only (the loop the receiver was opened on).
+    [[nodiscard]] detail::receive_awaiter receive() noexcept {
+        return detail::receive_awaiter(state_.get());
+    }
+
+    // Unsubscribes now (the destructor does it too); see the header comment for what
+    // happens to pending signals. Idempotent. Must not be called while a receive() waits.
+    void close() noexcept;
+    [[nodiscard]] bool is_open() const noexcept;
+
+private:
+    friend signal_receiver open_signal_receiver(std::span<const int> signals);
+    explicit signal_receiver(std::unique_ptr<detail::receiver_state> state) noexcept;
+    std::unique_ptr<detail::receiver_state> state_;
+};
+
+// Opens a receiver for the given signals on the current task's loop. Handlers are in
+// place when it returns. Throws std::invalid_argument (naming the signal), before
+// installing anything, for: an empty list, a number outside 1..SIGRTMAX, SIGKILL,
+// SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, and the signals the C library reserves
+// (32 and 33 on glibc). Throws std::logic_error outside anyio::run. Duplicates are fine.
+[[nodiscard]] signal_receiver open_signal_receiver(std::span<const int> signals);
+
+[[nodiscard]] inline signal_receiver open_signal_receiver(std::initializer_list<int> signals) {
+    return open_signal_receiver(std::span<const int>(signals.begin(), signals.size()));
+}
+
+template <std::convertible_to<int>... Signals>
+[[nodiscard]] signal_receiver open_signal_receiver(Signals... signals) {
+    const int list[] = {0, static_cast<int>(signals)...};
+    return open_signal_receiver(std::span<const int>(list + 1, sizeof...(Signals)));
+}
+
+}  // namespace anyio

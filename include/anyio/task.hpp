@@ -1,0 +1,163 @@
+#pragma once
+// anyio::task<T>: a lazy, move-only coroutine that produces a T (or throws).
+//
+// A task does nothing until it is awaited; `co_await some_task()` runs it as part of the
+// awaiting task (same cancel scopes, same scheduling) and yields its value or rethrows
+// its exception. Run independent work concurrently with a task group instead.
+//
+// Completion never grows the stack: a child that finishes without suspending hands
+// control back through await_suspend's return value (no resume() nesting), so a loop
+// that awaits 10^6 synchronously-completing children runs in constant stack even at -O0
+// where compilers do not turn symmetric transfer into tail calls.
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace anyio {
+
+template <class T = void>
+class [[nodiscard]] task;
+
+namespace detail {
+
+enum class start_mode : unsigned char {
+    detached,          // the child suspended; it resumes its awaiter when it finishes
+    running_inline,    // the awaiter is inside await_suspend, waiting for the child
+    completed_inline,  // the child finished before await_suspend returned
+};
+
+class task_promise_base {
+public:
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() const noexcept { return false; }
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+            task_promise_base& p = self.promise();
+            if (p.mode_ == start_mode::running_inline) {
+                p.mode_ = start_mode::completed_inline;
+                return std::noop_coroutine();
+            }
+            return p.continuation_;
+        }
+        void await_resume() const noexcept {}
+    };
+    final_awaiter final_suspend() const noexcept { return {}; }
+    void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+    std::coroutine_handle<> continuation_;
+    std::exception_ptr error_;
+    start_mode mode_ = start_mode::detached;
+};
+
+template <class T>
+class task_promise : public task_promise_base {
+public:
+    task<T> get_return_object() noexcept;
+    template <class U>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value_.emplace(std::forward<U>(value));
+    }
+    T take() {
+        if (error_) std::rethrow_exception(error_);
+        return std::move(*value_);
+    }
+
+private:
+    std::optional<T> value_;
+};
+
+template <>
+class task_promise<void> : public task_promise_base {
+public:
+    task<void> get_return_object() noexcept;
+    void return_void() const noexcept {}
+    void take() const {
+        if (error_) std::rethrow_exception(error_);
+    }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+    static_assert(!std::is_reference_v<T>, "anyio::task<T&> is not supported; return a pointer");
+
+public:
+    using promise_type = detail::task_promise<T>;
+    using value_type = T;
+
+    task() noexcept = default;
+    task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    task& operator=(task&& other) noexcept {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    task(const task&) = delete;
+    task& operator=(const task&) = delete;
+    ~task() { reset(); }
+
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+    // Awaiting is a checkpoint only if the task's body contains one.
+    // Cancellation: whatever the body does with it. Thread safety: loop thread only.
+    auto operator co_await() && noexcept {
+        struct awaiter {
+            std::coroutine_handle<promise_type> child;
+            bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> parent) {
+                auto& p = child.promise();
+                p.continuation_ = parent;
+                p.mode_ = detail::start_mode::running_inline;
+                child.resume();
+                if (p.mode_ == detail::start_mode::completed_inline) return false;
+                p.mode_ = detail::start_mode::detached;
+                return true;
+            }
+            T await_resume() { return child.promise().take(); }
+        };
+        return awaiter{handle_};
+    }
+
+private:
+    friend promise_type;
+    explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    void reset() noexcept {
+        if (handle_) std::exchange(handle_, {}).destroy();
+    }
+
+    std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
+}
+
+template <class>
+inline constexpr bool is_task_v = false;
+template <class T>
+inline constexpr bool is_task_v<task<T>> = true;
+}  // namespace detail
+
+// Callables that produce a task when invoked with Args.
+template <class F, class... Args>
+concept task_function = std::invocable<F&, Args&...> &&
+                        detail::is_task_v<std::invoke_result_t<F&, Args&...>>;
+
+template <class F, class... Args>
+using task_result_t = typename std::invoke_result_t<F&, Args&...>::value_type;
+
+}  // namespace anyio

@@ -1,0 +1,288 @@
+#pragma once
+// Task groups (AnyIO's TaskGroup, Trio's nursery): structured concurrency.
+//
+//     co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+//         tg.start_soon(worker, 1);
+//         tg.start_soon(worker, 2);
+//         co_await something_else();
+//     });   // returns only after both workers finished
+//
+// The group's body and every child run inside the group's cancel scope. If the body or
+// a child throws (anything but `cancelled`), the scope is cancelled so the others unwind,
+// and once all of them finished the group throws anyio::exception_group holding every
+// failure. The parent never leaves before all children finished, even when it is itself
+// cancelled (it then cancels the children and keeps waiting).
+//
+// Lifetime trap: start_soon copies (decays) its arguments into the child, but a coroutine
+// lambda that captures by reference still refers to the caller's frame. Capture only what
+// outlives the group (the group's body frame does: children finish before it ends).
+
+#include <anyio/cancel_scope.hpp>
+#include <anyio/detail/runtime.hpp>
+#include <anyio/exceptions.hpp>
+#include <anyio/task.hpp>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace anyio {
+
+class task_group;
+
+namespace detail {
+
+// Bookkeeping shared by a group and its children (loop thread only).
+class group_core {
+public:
+    void spawn(task<void> child, cancel_scope& scope);
+    void child_failed(std::exception_ptr error, cancel_scope& scope) noexcept;
+    void child_done() noexcept;
+    [[nodiscard]] std::size_t running() const noexcept { return running_; }
+    std::vector<std::exception_ptr>& errors() noexcept { return errors_; }
+
+    // Waits until every child finished. Cancellation while waiting cancels the group's
+    // scope (so the children unwind) and keeps waiting.
+    class join_awaiter;
+    join_awaiter join(cancel_scope& scope) noexcept;
+
+private:
+    friend class join_awaiter;
+    std::size_t running_ = 0;
+    std::vector<std::exception_ptr> errors_;
+    task_state* joiner_ = nullptr;
+};
+
+class group_core::join_awaiter : blocking_operation {
+public:
+    join_awaiter(group_core& core, cancel_scope& scope) noexcept : core_(core), scope_(scope) {}
+    bool await_ready() const noexcept { return core_.running_ == 0; }
+    bool await_suspend(std::coroutine_handle<> h);
+    void await_resume() const noexcept {}
+
+private:
+    bool withdraw() noexcept override;
+    group_core& core_;
+    cancel_scope& scope_;
+};
+
+inline group_core::join_awaiter group_core::join(cancel_scope& scope) noexcept {
+    return join_awaiter(*this, scope);
+}
+
+template <class F, class... Args>
+task<void> invoke_decayed(std::decay_t<F> fn, std::decay_t<Args>... args) {
+    co_await std::invoke(fn, args...);
+}
+
+// Shared between task_group::start() and the child it starts.
+template <class T>
+struct start_state {
+    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
+    std::exception_ptr early_error;  // the child failed before calling started()
+    bool finished = false;           // the child ended before calling started()
+    task_state* waiter = nullptr;
+    cancel_scope* child_scope = nullptr;  // cancels the child while it has not started
+    void wake() noexcept {
+        if (waiter != nullptr) {
+            waiter->parked = nullptr;
+            schedule(*std::exchange(waiter, nullptr));
+        }
+    }
+};
+
+template <class F>
+struct status_param;
+}  // namespace detail
+
+// Handed to a task started with task_group::start(); the task calls started(value) once
+// it is ready, and start() then returns that value to its caller.
+template <class T = void>
+class task_status {
+public:
+    template <class U = T>
+        requires(!std::is_void_v<T> && std::is_convertible_v<U &&, T>)
+    void started(U&& value) {
+        report(std::optional<T>(std::forward<U>(value)));
+    }
+    void started()
+        requires std::is_void_v<T>
+    {
+        report(std::optional<bool>(true));
+    }
+
+private:
+    friend class task_group;
+    using stored_t = std::conditional_t<std::is_void_v<T>, bool, T>;
+    explicit task_status(std::shared_ptr<detail::start_state<T>> state) : state_(std::move(state)) {}
+    void report(std::optional<stored_t> value) {
+        if (!state_ || state_->value || state_->finished) {
+            throw std::logic_error("anyio::task_status::started() called twice");
+        }
+        state_->value = std::move(value);
+        state_->child_scope = nullptr;
+        state_->wake();
+    }
+    std::shared_ptr<detail::start_state<T>> state_;
+};
+
+namespace detail {
+// Deduces T from a callable whose first parameter is task_status<T>&.
+template <class T>
+struct status_value;
+template <class T>
+struct status_value<task_status<T>&> {
+    using type = T;
+};
+template <class R, class First, class... Rest>
+struct status_param<R (*)(First, Rest...)> {
+    using type = typename status_value<First>::type;
+};
+template <class R, class C, class First, class... Rest>
+struct status_param<R (C::*)(First, Rest...) const> {
+    using type = typename status_value<First>::type;
+};
+template <class R, class C, class First, class... Rest>
+struct status_param<R (C::*)(First, Rest...)> {
+    using type = typename status_value<First>::type;
+};
+template <class F>
+    requires requires { &F::operator(); }
+struct status_param<F> : status_param<decltype(&F::operator())> {};
+template <class R, class First, class... Rest>
+struct status_param<R(First, Rest...)> : status_param<R (*)(First, Rest...)> {};
+}  // namespace detail
+
+class task_group {
+public:
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    ~task_group() = default;
+
+    // The scope the body and every child run in; cancel it to stop them all.
+    [[nodiscard]] anyio::cancel_scope& cancel_scope() noexcept { return scope_; }
+
+    // Starts fn(args...) as a new child task. The arguments are decay-copied into the
+    // child (pass std::ref to share). Not a checkpoint; the child runs from the next
+    // scheduling round. Loop thread only.
+    template <class F, class... Args>
+        requires task_function<std::decay_t<F>, std::decay_t<Args>...>
+    void start_soon(F&& fn, Args&&... args) {
+        core_.spawn(detail::invoke_decayed<F, Args...>(std::forward<F>(fn), std::forward<Args>(args)...),
+                    scope_);
+    }
+
+    // Starts fn(status, args...) as a child and waits until it calls status.started(value);
+    // returns that value. If the child fails or ends before that, start() throws its
+    // exception (a std::runtime_error if it just returned); the group is not affected.
+    // A checkpoint: cancelling the caller cancels the child that has not started yet.
+    template <class F, class... Args, class T = typename detail::status_param<std::decay_t<F>>::type>
+    task<T> start(F fn, Args... args);
+
+    // Runs `body(tg)` as the body of a new task group (see with_task_group).
+    template <class F>
+        requires task_function<F, task_group&>
+    static task<void> run(F body);
+
+private:
+    task_group() = default;
+    template <class T, class F, class... Args>
+    static task<void> starter(std::shared_ptr<detail::start_state<T>> state, F fn, Args... args);
+
+    detail::group_core core_;
+    anyio::cancel_scope scope_;
+};
+
+template <class T, class F, class... Args>
+task<void> task_group::starter(std::shared_ptr<detail::start_state<T>> state, F fn, Args... args) {
+    anyio::cancel_scope before_start;
+    state->child_scope = &before_start;
+    task_status<T> status(state);
+    std::exception_ptr error;
+    try {
+        co_await before_start.run([&]() -> task<void> { co_await std::invoke(fn, status, args...); });
+    } catch (const cancelled&) {
+        if (state->value) throw;  // after started(): an ordinary cancelled child
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (!state->value) {
+        state->child_scope = nullptr;
+        state->finished = true;
+        state->early_error = error;
+        state->wake();
+    } else if (error) {
+        std::rethrow_exception(error);
+    }
+}
+
+template <class F, class... Args, class T>
+task<T> task_group::start(F fn, Args... args) {
+    auto state = std::make_shared<detail::start_state<T>>();
+    core_.spawn(starter<T>(state, std::move(fn), std::move(args)...), scope_);
+
+    // Never aborted: the child owns the outcome. Cancelling the caller cancels the child
+    // that has not started yet, and the caller wakes once it has unwound.
+    struct wait_started : detail::blocking_operation {
+        detail::start_state<T>& st;
+        explicit wait_started(detail::start_state<T>& s) : st(s) {}
+        bool await_ready() const noexcept { return st.value || st.finished; }
+        bool await_suspend(std::coroutine_handle<> h) {
+            task_ = &detail::require_task("task_group::start");
+            task_->resume_point = h;
+            if (detail::effectively_cancelled(*task_)) withdraw();
+            st.waiter = task_;
+            park();
+            return true;
+        }
+        void await_resume() const noexcept {}
+        bool withdraw() noexcept override {
+            if (st.child_scope != nullptr) st.child_scope->cancel();
+            return false;
+        }
+    };
+    co_await wait_started(*state);
+    if (!state->value) {
+        if (state->early_error) std::rethrow_exception(state->early_error);
+        if (detail::effectively_cancelled(detail::require_task("task_group::start"))) throw cancelled{};
+        throw std::runtime_error("anyio::task_group::start: the task ended without calling started()");
+    }
+    if constexpr (!std::is_void_v<T>) co_return std::move(*state->value);
+}
+
+template <class F>
+    requires task_function<F, task_group&>
+task<void> task_group::run(F body) {
+    task_group group;
+    detail::scope_access::enter(group.scope_, "with_task_group");
+    bool body_cancelled = false;
+    try {
+        co_await std::invoke(body, group);
+    } catch (const cancelled&) {
+        body_cancelled = true;
+    } catch (...) {
+        group.core_.child_failed(std::current_exception(), group.scope_);
+    }
+    co_await group.core_.join(group.scope_);
+    detail::scope_access::exit(group.scope_);
+    if (!group.core_.errors().empty()) throw exception_group(std::move(group.core_.errors()));
+    if (body_cancelled) {
+        if (!group.scope_.cancel_called()) throw cancelled{};
+        detail::scope_access::mark_caught(group.scope_);
+    }
+}
+
+// Runs `body(tg)` with a new task group `tg`; returns when the body and every child
+// started in the group finished. Throws exception_group if any of them failed.
+template <class F>
+    requires task_function<F, task_group&>
+task<void> with_task_group(F body) {
+    return task_group::run(std::move(body));
+}
+
+}  // namespace anyio

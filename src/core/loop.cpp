@@ -1,0 +1,136 @@
+#include "core/loop.hpp"
+
+#include "signal/dispatcher.hpp"
+
+#include <array>
+#include <chrono>
+#include <stdexcept>
+#include <utility>
+
+namespace anyio::detail {
+
+namespace {
+thread_local loop* tl_loop = nullptr;
+thread_local task_state* tl_task = nullptr;
+}  // namespace
+
+task_state* current_task() noexcept { return tl_task; }
+
+task_state& require_task(const char* what) {
+    if (tl_task == nullptr) {
+        throw std::logic_error(std::string("anyio: ") + what +
+                               " must be used inside a task run by anyio::run");
+    }
+    return *tl_task;
+}
+
+void schedule(task_state& task) noexcept { task.owner->schedule(task); }
+
+void add_timer(loop& l, timer_node& timer) { l.timers().push(timer); }
+void remove_timer(loop& l, timer_node& timer) noexcept {
+    if (timer.queued()) l.timers().erase(timer);
+}
+
+loop::loop() {
+    if (tl_loop != nullptr) {
+        throw std::logic_error(
+            "anyio::run: this thread already runs an event loop (anyio::run cannot nest)");
+    }
+    tl_loop = this;
+}
+
+loop::~loop() {
+    // The dispatcher waits for in-flight signal handlers before the eventfd closes.
+    signals_.reset();
+    tl_loop = nullptr;
+}
+
+loop* loop::current() noexcept { return tl_loop; }
+
+void loop::schedule(task_state& task) noexcept {
+    task.next_ready = nullptr;
+    if (ready_.tail != nullptr) {
+        ready_.tail->next_ready = &task;
+    } else {
+        ready_.head = &task;
+    }
+    ready_.tail = &task;
+}
+
+signal_dispatcher& loop::signals() {
+    if (!signals_) signals_ = std::make_unique<signal_dispatcher>(*this);
+    return *signals_;
+}
+
+void loop::post(std::function<void()> fn) {
+    {
+        const std::lock_guard lock(posted_mutex_);
+        posted_.push_back(std::move(fn));
+    }
+    has_posted_.store(true);
+    if (polling_.load()) backend_.wake();
+}
+
+void loop::run_posted() {
+    if (!has_posted_.exchange(false)) return;
+    std::vector<std::function<void()>> batch;
+    {
+        const std::lock_guard lock(posted_mutex_);
+        batch.swap(posted_);
+    }
+    for (auto& fn : batch) fn();
+}
+
+void loop::run_ready_batch() noexcept {
+    // Only the tasks ready now: what they schedule runs after the next poll, so a task
+    // that keeps yielding cannot starve I/O, timers or signals.
+    run_queue batch = std::exchange(ready_, run_queue{});
+    task_state* t = batch.head;
+    while (t != nullptr) {
+        task_state* next = t->next_ready;
+        tl_task = t;
+        // The task may finish and free its state inside resume(): read nothing after.
+        t->resume_point.resume();
+        tl_task = nullptr;
+        t = next;
+    }
+}
+
+void loop::poll_and_fire() {
+    std::chrono::nanoseconds timeout{-1};
+    if (ready_.head != nullptr) {
+        timeout = std::chrono::nanoseconds::zero();
+    } else if (const timer_node* next = timers_.top()) {
+        timeout = std::max(next->when - clock::now(), clock::duration::zero());
+    }
+    std::array<epoll_event, 64> events{};
+    if (timeout != std::chrono::nanoseconds::zero()) {
+        polling_.store(true);
+        if (has_posted_.load()) timeout = std::chrono::nanoseconds::zero();
+    }
+    const int n = backend_.poll(timeout, events);
+    polling_.store(false);
+    bool woken = false;
+    for (int i = 0; i < n; ++i) {
+        if (events[static_cast<std::size_t>(i)].data.u64 == epoll_backend::wake_token) woken = true;
+    }
+    run_posted();
+    if (woken && signals_) signals_->dispatch();
+
+    const clock::time_point now = clock::now();
+    while (timer_node* top = timers_.top()) {
+        if (now < top->when) break;
+        timers_.erase(*top);
+        top->fire(*top);
+    }
+}
+
+void loop::run_until(const bool& done) {
+    while (!done) {
+        run_ready_batch();
+        if (done) break;
+        poll_and_fire();
+    }
+}
+
+}  // namespace anyio::detail

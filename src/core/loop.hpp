@@ -1,0 +1,72 @@
+#pragma once
+// The single-threaded core: run queue, deadline heap, backend poll, and the one door
+// other threads may use (post). One loop per thread at a time; everything except post()
+// and wake() is touched only by the loop's own thread.
+
+#include <anyio/detail/runtime.hpp>
+
+#include "backend/epoll/epoll_backend.hpp"
+#include "core/deadline_heap.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace anyio::detail {
+
+class signal_dispatcher;
+
+class loop {
+public:
+    // Binds the loop to the calling thread; throws std::logic_error if the thread already
+    // runs a loop (anyio::run inside anyio::run).
+    loop();
+    loop(const loop&) = delete;
+    loop& operator=(const loop&) = delete;
+    ~loop();
+
+    [[nodiscard]] static loop* current() noexcept;
+
+    void schedule(task_state& task) noexcept;
+    // Runs tasks, timers and I/O until `done` becomes true.
+    void run_until(const bool& done);
+
+    deadline_heap& timers() noexcept { return timers_; }
+    epoll_backend& backend() noexcept { return backend_; }
+
+    // Thread-safe: runs `fn` on the loop thread during a coming tick, waking the loop if
+    // it sleeps. Work posted after the loop finished is dropped (destroyed unrun).
+    void post(std::function<void()> fn);
+
+    // The loop's signal dispatcher, created on first use.
+    signal_dispatcher& signals();
+    [[nodiscard]] signal_dispatcher* signals_if_any() noexcept { return signals_.get(); }
+
+private:
+    void run_ready_batch() noexcept;
+    void poll_and_fire();
+    void run_posted();
+
+    struct run_queue {
+        task_state* head = nullptr;
+        task_state* tail = nullptr;
+    };
+    run_queue ready_;
+    deadline_heap timers_;
+    epoll_backend backend_;
+    std::unique_ptr<signal_dispatcher> signals_;
+
+    std::mutex posted_mutex_;
+    std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
+    // Set by the loop just before it blocks in poll, cleared after. post() writes the
+    // eventfd only when it sees true; the loop re-checks has_posted_ after setting it
+    // (Dekker pair: loop stores polling_ then loads has_posted_, post stores has_posted_
+    // then loads polling_; seq_cst makes at least one of them see the other).
+    std::atomic<bool> polling_{false};
+    std::atomic<bool> has_posted_{false};
+    loop* previous_ = nullptr;
+};
+
+}  // namespace anyio::detail

@@ -1,0 +1,49 @@
+#include <anyio/time.hpp>
+
+#include "core/loop.hpp"
+
+namespace anyio {
+
+clock::time_point current_time() noexcept { return clock::now(); }
+
+namespace detail {
+
+void blocking_operation::throw_if_aborted() const {
+    if (aborted_) throw cancelled{};
+}
+
+bool checkpoint_awaiter::await_suspend(std::coroutine_handle<> h) {
+    task_state& task = require_task("checkpoint()");
+    if (effectively_cancelled(task)) {
+        cancelled_ = true;
+        return false;
+    }
+    task.resume_point = h;
+    schedule(task);
+    return true;
+}
+
+bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) {
+    if (!begin(h, "sleep()")) return false;
+    if (timer_.when <= clock::now()) {
+        yield_now();
+        return true;
+    }
+    if (timer_.when != clock::time_point::max()) {
+        timer_.fire = &on_timer;
+        timer_.context = this;
+        add_timer(*task_->owner, timer_);
+    }
+    park();
+    return true;
+}
+
+bool sleep_awaiter::withdraw() noexcept {
+    remove_timer(*task_->owner, timer_);
+    return true;
+}
+
+void sleep_awaiter::on_timer(timer_node& node) noexcept { static_cast<sleep_awaiter*>(node.context)->finish(); }
+
+}  // namespace detail
+}  // namespace anyio

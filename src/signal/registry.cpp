@@ -1,0 +1,266 @@
+#include "signal/registry.hpp"
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include <unistd.h>
+
+namespace anyio::detail::signals {
+
+namespace {
+
+constexpr int max_slots = 64;
+
+struct slot {
+    // Written by the owning loop, read by the handler: -1 while the slot is free.
+    std::atomic<int> wake_fd{-1};
+    // Signals (bit signo) this slot's receivers want; loop writes, handler reads.
+    std::array<std::atomic<std::uint64_t>, 2> wanted{};
+    // The slot's run() treats SIGINT as Ctrl+C; loop writes, handler reads.
+    std::atomic<bool> keyboard_interrupt{false};
+    // Handler increments, loop exchanges with 0.
+    std::array<std::atomic<unsigned>, _NSIG> counts{};
+    std::array<std::atomic<unsigned long long>, _NSIG> first_sequence{};
+    std::atomic<unsigned> keyboard_interrupts{0};
+    bool in_use = false;  // guarded by registry_mutex
+};
+
+struct signal_entry {
+    int refs = 0;                    // receivers + Ctrl+C claims (guarded by mutex)
+    struct sigaction saved {};       // disposition before our handler (valid when refs>0)
+};
+
+std::mutex registry_mutex;
+std::array<slot, max_slots> slots;
+std::array<signal_entry, _NSIG> entries;
+// Receivers of each signal in the process: while SIGINT has one, it owns SIGINT and
+// run's Ctrl+C handling stands aside. Mutex writes, handler reads.
+std::array<std::atomic<int>, _NSIG> receiver_refs{};
+std::atomic<int> slots_high_water{0};
+std::atomic<int> handlers_in_flight{0};  // the handler's side of release_slot's wait
+std::atomic<unsigned long long> sequence{0};
+std::atomic<int> keyboard_interrupt_claims{0};
+std::atomic<unsigned> keyboard_interrupt_presses{0};
+
+bool has_bit(const slot& s, int signo) noexcept {
+    const auto word = static_cast<std::size_t>(signo / 64);
+    return (s.wanted[word].load(std::memory_order_acquire) >> (signo % 64) & 1U) != 0;
+}
+
+void set_bit(slot& s, int signo, bool on) noexcept {
+    const auto word = static_cast<std::size_t>(signo / 64);
+    const std::uint64_t bit = std::uint64_t{1} << (signo % 64);
+    if (on) {
+        s.wanted[word].fetch_or(bit, std::memory_order_release);
+    } else {
+        s.wanted[word].fetch_and(~bit, std::memory_order_release);
+    }
+}
+
+void wake(const slot& s) noexcept {
+    const int fd = s.wake_fd.load(std::memory_order_acquire);
+    if (fd < 0) return;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);  // EAGAIN: awake anyway
+}
+
+[[noreturn]] void force_exit_by_sigint() noexcept {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGINT, &dfl, nullptr);
+    ::raise(SIGINT);  // pending (blocked while we run); delivered when the handler returns
+    ::sigset_t only_sigint;
+    ::sigemptyset(&only_sigint);
+    ::sigaddset(&only_sigint, SIGINT);
+    ::pthread_sigmask(SIG_UNBLOCK, &only_sigint, nullptr);
+    ::_exit(128 + SIGINT);  // not reached
+}
+
+// The one handler. Async-signal-safe: atomics, write(2), sigaction(2), raise(3) only.
+void on_signal(int signo, siginfo_t* /*info*/, void* /*context*/) {
+    const int saved_errno = errno;
+    handlers_in_flight.fetch_add(1);
+    const int high = slots_high_water.load();
+    if (receiver_refs[static_cast<std::size_t>(signo)].load() > 0) {
+        const unsigned long long seq = sequence.fetch_add(1, std::memory_order_relaxed);
+        for (int i = 0; i < high; ++i) {
+            slot& s = slots[static_cast<std::size_t>(i)];
+            if (!has_bit(s, signo)) continue;
+            if (s.counts[static_cast<std::size_t>(signo)].fetch_add(1) == 0) {
+                s.first_sequence[static_cast<std::size_t>(signo)].store(seq, std::memory_order_relaxed);
+            }
+            wake(s);
+        }
+    } else if (signo == SIGINT && keyboard_interrupt_claims.load() > 0) {
+        if (keyboard_interrupt_presses.fetch_add(1) >= 1) force_exit_by_sigint();
+        for (int i = 0; i < high; ++i) {
+            slot& s = slots[static_cast<std::size_t>(i)];
+            if (!s.keyboard_interrupt.load()) continue;
+            s.keyboard_interrupts.fetch_add(1);
+            wake(s);
+        }
+    }
+    handlers_in_flight.fetch_sub(1);
+    errno = saved_errno;
+}
+
+bool handler_is_ours(const struct sigaction& action) noexcept {
+    return (action.sa_flags & SA_SIGINFO) != 0 && action.sa_sigaction == &on_signal;
+}
+
+[[noreturn]] void throw_errno(const char* what, int signo) {
+    throw std::system_error(errno, std::generic_category(),
+                            std::string("anyio: ") + what + " for signal " + std::to_string(signo));
+}
+
+// Installs our handler if `signo` has no reference yet. Mutex held.
+void retain(int signo) {
+    signal_entry& e = entries[static_cast<std::size_t>(signo)];
+    if (e.refs == 0) {
+        struct sigaction ours {};
+        ours.sa_sigaction = &on_signal;
+        ours.sa_flags = SA_SIGINFO | SA_RESTART;
+        ::sigfillset(&ours.sa_mask);
+        if (::sigaction(signo, &ours, &e.saved) != 0) throw_errno("sigaction", signo);
+    }
+    ++e.refs;
+}
+
+// Drops a reference; the last one restores the saved disposition exactly, unless somebody
+// replaced our handler meanwhile (then theirs stays). Mutex held.
+void release(int signo) noexcept {
+    signal_entry& e = entries[static_cast<std::size_t>(signo)];
+    if (--e.refs > 0) return;
+    struct sigaction current {};
+    ::sigaction(signo, nullptr, &current);
+    if (handler_is_ours(current)) ::sigaction(signo, &e.saved, nullptr);
+}
+
+std::string signal_name(int signo) {
+    const char* abbrev = (signo >= 1 && signo <= SIGRTMAX) ? ::sigabbrev_np(signo) : nullptr;
+    std::string name = abbrev != nullptr ? std::string("SIG") + abbrev : std::string("signal");
+    return name + " (" + std::to_string(signo) + ")";
+}
+
+}  // namespace
+
+void validate(std::span<const int> signals) {
+    if (signals.empty()) {
+        throw std::invalid_argument("anyio::open_signal_receiver: the list of signals is empty");
+    }
+    for (const int signo : signals) {
+        const char* why = nullptr;
+        if (signo < 1 || signo > SIGRTMAX || signo > max_signal) {
+            throw std::invalid_argument("anyio::open_signal_receiver: " + std::to_string(signo) +
+                                        " is not a signal number (valid: 1.." +
+                                        std::to_string(SIGRTMAX) + ")");
+        }
+        if (signo == SIGKILL || signo == SIGSTOP) {
+            why = "cannot be caught";
+        } else if (signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL) {
+            why = "is a synchronous fault; it cannot be received asynchronously";
+        } else if (signo > 31 && signo < SIGRTMIN) {
+            why = "is reserved by the C library";
+        }
+        if (why != nullptr) {
+            throw std::invalid_argument("anyio::open_signal_receiver: " + signal_name(signo) + " " + why);
+        }
+    }
+}
+
+int acquire_slot(int wake_fd) {
+    const std::lock_guard lock(registry_mutex);
+    for (int i = 0; i < max_slots; ++i) {
+        slot& s = slots[static_cast<std::size_t>(i)];
+        if (s.in_use) continue;
+        s.in_use = true;
+        for (auto& c : s.counts) c.store(0);
+        s.keyboard_interrupts.store(0);
+        s.wake_fd.store(wake_fd);
+        if (slots_high_water.load() <= i) slots_high_water.store(i + 1);
+        return i;
+    }
+    throw std::runtime_error("anyio: too many event loops receive signals at once (limit 64)");
+}
+
+void release_slot(int index) noexcept {
+    slot& s = slots[static_cast<std::size_t>(index)];
+    for (auto& w : s.wanted) w.store(0);
+    s.keyboard_interrupt.store(false);
+    s.wake_fd.store(-1);
+    // A handler that loaded the old fd may still be about to write it: wait it out so the
+    // loop can close the fd safely. Handlers are short and never block.
+    while (handlers_in_flight.load() != 0) std::this_thread::yield();
+    const std::lock_guard lock(registry_mutex);
+    s.in_use = false;
+}
+
+void subscribe(int index, std::span<const int> signals) {
+    const std::lock_guard lock(registry_mutex);
+    slot& s = slots[static_cast<std::size_t>(index)];
+    std::size_t done = 0;
+    try {
+        for (; done < signals.size(); ++done) retain(signals[done]);
+    } catch (...) {
+        while (done > 0) release(signals[--done]);
+        throw;
+    }
+    for (const int signo : signals) {
+        receiver_refs[static_cast<std::size_t>(signo)].fetch_add(1);
+        set_bit(s, signo, true);
+    }
+}
+
+bool unsubscribe(int index, int signo, bool last_in_loop) noexcept {
+    const std::lock_guard lock(registry_mutex);
+    // Restore first: a signal arriving from here on reaches the old disposition instead
+    // of a handler with nobody left to count it.
+    release(signo);
+    if (last_in_loop) set_bit(slots[static_cast<std::size_t>(index)], signo, false);
+    return receiver_refs[static_cast<std::size_t>(signo)].fetch_sub(1) == 1;
+}
+
+occurrence take(int index, int signo) noexcept {
+    slot& s = slots[static_cast<std::size_t>(index)];
+    occurrence o;
+    o.count = s.counts[static_cast<std::size_t>(signo)].exchange(0);
+    if (o.count != 0) o.first_sequence = s.first_sequence[static_cast<std::size_t>(signo)].load(std::memory_order_relaxed);
+    return o;
+}
+
+bool claim_keyboard_interrupt(int index) {
+    const std::lock_guard lock(registry_mutex);
+    signal_entry& e = entries[SIGINT];
+    if (e.refs > 0) {
+        if (e.saved.sa_handler != SIG_DFL || (e.saved.sa_flags & SA_SIGINFO) != 0) return false;
+    } else {
+        struct sigaction current {};
+        ::sigaction(SIGINT, nullptr, &current);
+        if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return false;
+    }
+    retain(SIGINT);
+    if (keyboard_interrupt_claims.fetch_add(1) == 0) keyboard_interrupt_presses.store(0);
+    slots[static_cast<std::size_t>(index)].keyboard_interrupt.store(true);
+    return true;
+}
+
+void release_keyboard_interrupt(int index) noexcept {
+    const std::lock_guard lock(registry_mutex);
+    slots[static_cast<std::size_t>(index)].keyboard_interrupt.store(false);
+    keyboard_interrupt_claims.fetch_sub(1);
+    release(SIGINT);
+}
+
+unsigned take_keyboard_interrupts(int index) noexcept {
+    return slots[static_cast<std::size_t>(index)].keyboard_interrupts.exchange(0);
+}
+
+}  // namespace anyio::detail::signals

@@ -1,0 +1,46 @@
+#pragma once
+// The process-wide half of signal delivery: which signals anyio has installed its one
+// SA_SIGINFO handler for, what was there before, and the lock-free per-loop slots the
+// handler writes into.
+//
+// Every public function takes the registry mutex; the handler never does. The handler
+// reads only atomics, increments per-slot counters and writes the slot's eventfd.
+
+#include <csignal>
+#include <span>
+
+namespace anyio::detail::signals {
+
+// Highest signal number we track (SIGRTMAX is a runtime value; _NSIG is its bound).
+inline constexpr int max_signal = _NSIG - 1;
+
+// Refuses what cannot or must not be caught; the message names the signal.
+void validate(std::span<const int> signals);
+
+// A loop's seat at the table: the handler counts the loop's signals into it and wakes
+// the loop through `wake_fd`. Acquire from the loop thread; release before closing fd.
+int acquire_slot(int wake_fd);
+void release_slot(int slot) noexcept;
+
+// Receivers. subscribe() is all-or-nothing: it installs the handler where needed (saving
+// the old disposition) and rolls back if a sigaction fails half-way.
+void subscribe(int slot, std::span<const int> signals);
+// `last_in_loop`: the slot's loop has no other receiver of `signo`. Returns true if no
+// receiver in the process has `signo` any more; when nothing else in anyio holds it
+// either, its previous disposition is back (or left alone if someone replaced our
+// handler meanwhile).
+bool unsubscribe(int slot, int signo, bool last_in_loop) noexcept;
+// The handler's counters for one slot: take (and reset) the count of `signo`.
+struct occurrence {
+    unsigned count = 0;
+    unsigned long long first_sequence = 0;  // for first-arrival order across signals
+};
+occurrence take(int slot, int signo) noexcept;
+
+// Ctrl+C for anyio::run. claim_keyboard_interrupt() returns false (and changes nothing)
+// unless SIGINT is at its default disposition (or anyio holds it and found SIG_DFL).
+bool claim_keyboard_interrupt(int slot);
+void release_keyboard_interrupt(int slot) noexcept;
+unsigned take_keyboard_interrupts(int slot) noexcept;
+
+}  // namespace anyio::detail::signals
