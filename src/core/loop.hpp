@@ -66,7 +66,6 @@ private:
     // then loads polling_; seq_cst makes at least one of them see the other).
     std::atomic<bool> polling_{false};
     std::atomic<bool> has_posted_{false};
-    loop* previous_ = nullptr;
 };
 
 }  // namespace anyio::detail
