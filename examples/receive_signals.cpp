@@ -23,4 +23,6 @@ anyio::task<> main_task() {
     }
 }
 
-int main() { anyio::run(main_task); }
+int main() {
+    anyio::run(main_task);
+}

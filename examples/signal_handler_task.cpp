@@ -54,4 +54,6 @@ anyio::task<> main_task() {
     });
 }
 
-int main() { anyio::run(main_task); }
+int main() {
+    anyio::run(main_task);
+}

@@ -92,7 +92,8 @@ public:
     // result, or an empty optional / false if this scope's cancellation cut it short.
     // Exceptions other than this scope's own `cancelled` propagate.
     template <scope_body F>
-    auto run(F body) -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type>;
+    auto run(F body)
+        -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type>;
 
 private:
     friend struct detail::scope_access;
@@ -176,7 +177,8 @@ auto move_on_after(std::chrono::duration<Rep, Period> timeout, F body) {
 
 // Like move_on_at, but throws anyio::timeout_error when the deadline cut the body short.
 template <scope_body F>
-auto fail_at(clock::time_point deadline, F body) -> task<typename detail::body_task_t<F>::value_type> {
+auto fail_at(clock::time_point deadline, F body)
+    -> task<typename detail::body_task_t<F>::value_type> {
     cancel_scope scope(deadline);
     auto result = co_await scope.run(std::move(body));
     if (scope.cancelled_caught()) throw timeout_error();

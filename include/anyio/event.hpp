@@ -43,7 +43,9 @@ public:
 
     // Waits until the flag is set. A checkpoint (also when already set); cancellation
     // stops the wait with `cancelled`. Loop thread only.
-    [[nodiscard]] detail::event_wait_awaiter wait() noexcept { return detail::event_wait_awaiter(*this); }
+    [[nodiscard]] detail::event_wait_awaiter wait() noexcept {
+        return detail::event_wait_awaiter(*this);
+    }
 
 private:
     friend class detail::event_wait_awaiter;

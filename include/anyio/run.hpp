@@ -36,7 +36,7 @@ task<void> store_result(task<T> t, std::optional<T>& out) {
 // SIGINT instead. A SIGINT handler installed by someone else is left alone, and run
 // restores on return whatever it found.
 template <class F, class... Args>
-    requires task_function<F, Args...>
+requires task_function<F, Args...>
 auto run(F&& fn, Args&&... args) -> task_result_t<F, Args...> {
     using result_t = task_result_t<F, Args...>;
     if constexpr (std::is_void_v<result_t>) {
@@ -55,7 +55,7 @@ auto run(F&& fn, Args&&... args) -> task_result_t<F, Args...> {
 //
 //     int main() { return anyio::run_main(main_task); }
 template <class F, class... Args>
-    requires task_function<F, Args...>
+requires task_function<F, Args...>
 int run_main(F&& fn, Args&&... args) {
     try {
         if constexpr (std::is_same_v<task_result_t<F, Args...>, int>) {

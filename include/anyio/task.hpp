@@ -59,7 +59,7 @@ class task_promise : public task_promise_base {
 public:
     task<T> get_return_object() noexcept;
     template <class U>
-        requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
     void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         value_.emplace(std::forward<U>(value));
     }
@@ -154,8 +154,8 @@ inline constexpr bool is_task_v<task<T>> = true;
 
 // Callables that produce a task when invoked with Args.
 template <class F, class... Args>
-concept task_function = std::invocable<F&, Args&...> &&
-                        detail::is_task_v<std::invoke_result_t<F&, Args&...>>;
+concept task_function =
+    std::invocable<F&, Args&...> && detail::is_task_v<std::invoke_result_t<F&, Args&...>>;
 
 template <class F, class... Args>
 using task_result_t = typename std::invoke_result_t<F&, Args&...>::value_type;

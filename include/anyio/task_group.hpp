@@ -106,20 +106,16 @@ template <class T = void>
 class task_status {
 public:
     template <class U = T>
-        requires(!std::is_void_v<T> && std::is_convertible_v<U &&, T>)
-    void started(U&& value) {
+    requires(!std::is_void_v<T> && std::is_convertible_v<U&&, T>) void started(U&& value) {
         report(std::optional<T>(std::forward<U>(value)));
     }
-    void started()
-        requires std::is_void_v<T>
-    {
-        report(std::optional<bool>(true));
-    }
+    void started() requires std::is_void_v<T> { report(std::optional<bool>(true)); }
 
 private:
     friend class task_group;
     using stored_t = std::conditional_t<std::is_void_v<T>, bool, T>;
-    explicit task_status(std::shared_ptr<detail::start_state<T>> state) : state_(std::move(state)) {}
+    explicit task_status(std::shared_ptr<detail::start_state<T>> state)
+        : state_(std::move(state)) {}
     void report(std::optional<stored_t> value) {
         if (!state_ || state_->value || state_->finished) {
             throw std::logic_error("anyio::task_status::started() called twice");
@@ -152,7 +148,9 @@ struct status_param<R (C::*)(First, Rest...)> {
     using type = typename status_value<First>::type;
 };
 template <class F>
-    requires requires { &F::operator(); }
+requires requires {
+    &F::operator();
+}
 struct status_param<F> : status_param<decltype(&F::operator())> {};
 template <class R, class First, class... Rest>
 struct status_param<R(First, Rest...)> : status_param<R (*)(First, Rest...)> {};
@@ -171,22 +169,24 @@ public:
     // child (pass std::ref to share). Not a checkpoint; the child runs from the next
     // scheduling round. Loop thread only.
     template <class F, class... Args>
-        requires task_function<std::decay_t<F>, std::decay_t<Args>...>
+    requires task_function<std::decay_t<F>, std::decay_t<Args>...>
     void start_soon(F&& fn, Args&&... args) {
-        core_.spawn(detail::invoke_decayed<F, Args...>(std::forward<F>(fn), std::forward<Args>(args)...),
-                    scope_);
+        core_.spawn(
+            detail::invoke_decayed<F, Args...>(std::forward<F>(fn), std::forward<Args>(args)...),
+            scope_);
     }
 
     // Starts fn(status, args...) as a child and waits until it calls status.started(value);
     // returns that value. If the child fails or ends before that, start() throws its
     // exception (a std::runtime_error if it just returned); the group is not affected.
     // A checkpoint: cancelling the caller cancels the child that has not started yet.
-    template <class F, class... Args, class T = typename detail::status_param<std::decay_t<F>>::type>
+    template <class F, class... Args,
+              class T = typename detail::status_param<std::decay_t<F>>::type>
     task<T> start(F fn, Args... args);
 
     // Runs `body(tg)` as the body of a new task group (see with_task_group).
     template <class F>
-        requires task_function<F, task_group&>
+    requires task_function<F, task_group&>
     static task<void> run(F body);
 
 private:
@@ -205,7 +205,8 @@ task<void> task_group::starter(std::shared_ptr<detail::start_state<T>> state, F 
     task_status<T> status(state);
     std::exception_ptr error;
     try {
-        co_await before_start.run([&]() -> task<void> { co_await std::invoke(fn, status, args...); });
+        co_await before_start.run(
+            [&]() -> task<void> { co_await std::invoke(fn, status, args...); });
     } catch (const cancelled&) {
         if (state->value) throw;  // after started(): an ordinary cancelled child
     } catch (...) {
@@ -249,15 +250,16 @@ task<T> task_group::start(F fn, Args... args) {
     co_await wait_started(*state);
     if (!state->value) {
         if (state->early_error) std::rethrow_exception(state->early_error);
-        if (detail::effectively_cancelled(detail::require_task("task_group::start"))) throw cancelled{};
-        throw std::runtime_error("anyio::task_group::start: the task ended without calling started()");
+        if (detail::effectively_cancelled(detail::require_task("task_group::start")))
+            throw cancelled{};
+        throw std::runtime_error(
+            "anyio::task_group::start: the task ended without calling started()");
     }
     if constexpr (!std::is_void_v<T>) co_return std::move(*state->value);
 }
 
 template <class F>
-    requires task_function<F, task_group&>
-task<void> task_group::run(F body) {
+requires task_function<F, task_group&> task<void> task_group::run(F body) {
     task_group group;
     detail::scope_access::enter(group.scope_, "with_task_group");
     bool body_cancelled = false;
@@ -280,8 +282,7 @@ task<void> task_group::run(F body) {
 // Runs `body(tg)` with a new task group `tg`; returns when the body and every child
 // started in the group finished. Throws exception_group if any of them failed.
 template <class F>
-    requires task_function<F, task_group&>
-task<void> with_task_group(F body) {
+requires task_function<F, task_group&> task<void> with_task_group(F body) {
     return task_group::run(std::move(body));
 }
 

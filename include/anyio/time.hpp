@@ -61,7 +61,9 @@ private:
 
 // A checkpoint: throws `cancelled` if the task is in a cancelled scope, otherwise lets
 // every other ready task run once before this one continues. Loop thread only.
-[[nodiscard]] inline detail::checkpoint_awaiter checkpoint() noexcept { return {}; }
+[[nodiscard]] inline detail::checkpoint_awaiter checkpoint() noexcept {
+    return {};
+}
 
 // Sleeps until `deadline` (monotonic). A checkpoint; cancellation ends the sleep at once
 // with `cancelled`. A deadline in the past still yields once. Loop thread only.

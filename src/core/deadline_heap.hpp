@@ -14,7 +14,9 @@ class deadline_heap {
 public:
     void push(timer_node& node);
     void erase(timer_node& node) noexcept;
-    [[nodiscard]] timer_node* top() const noexcept { return nodes_.empty() ? nullptr : nodes_.front(); }
+    [[nodiscard]] timer_node* top() const noexcept {
+        return nodes_.empty() ? nullptr : nodes_.front();
+    }
     [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
 

@@ -21,7 +21,8 @@ std::string describe(const std::exception_ptr& error) {
 }
 }  // namespace
 
-exception_group::exception_group(std::vector<std::exception_ptr> errors) : errors_(std::move(errors)) {
+exception_group::exception_group(std::vector<std::exception_ptr> errors)
+    : errors_(std::move(errors)) {
     message_ = "anyio::exception_group: " + std::to_string(errors_.size()) +
                (errors_.size() == 1 ? " failure" : " failures");
     const char* separator = ": ";

@@ -14,7 +14,9 @@ thread_local loop* tl_loop = nullptr;
 thread_local task_state* tl_task = nullptr;
 }  // namespace
 
-task_state* current_task() noexcept { return tl_task; }
+task_state* current_task() noexcept {
+    return tl_task;
+}
 
 task_state& require_task(const char* what) {
     if (tl_task == nullptr) {
@@ -24,9 +26,13 @@ task_state& require_task(const char* what) {
     return *tl_task;
 }
 
-void schedule(task_state& task) noexcept { task.owner->schedule(task); }
+void schedule(task_state& task) noexcept {
+    task.owner->schedule(task);
+}
 
-void add_timer(loop& l, timer_node& timer) { l.timers().push(timer); }
+void add_timer(loop& l, timer_node& timer) {
+    l.timers().push(timer);
+}
 void remove_timer(loop& l, timer_node& timer) noexcept {
     if (timer.queued()) l.timers().erase(timer);
 }
@@ -45,7 +51,9 @@ loop::~loop() {
     tl_loop = nullptr;
 }
 
-loop* loop::current() noexcept { return tl_loop; }
+loop* loop::current() noexcept {
+    return tl_loop;
+}
 
 void loop::schedule(task_state& task) noexcept {
     task.next_ready = nullptr;
@@ -78,7 +86,8 @@ void loop::run_posted() {
         const std::lock_guard lock(posted_mutex_);
         batch.swap(posted_);
     }
-    for (auto& fn : batch) fn();
+    for (auto& fn : batch)
+        fn();
 }
 
 void loop::run_ready_batch() noexcept {

@@ -4,7 +4,9 @@
 
 namespace anyio {
 
-clock::time_point current_time() noexcept { return clock::now(); }
+clock::time_point current_time() noexcept {
+    return clock::now();
+}
 
 namespace detail {
 
@@ -43,7 +45,9 @@ bool sleep_awaiter::withdraw() noexcept {
     return true;
 }
 
-void sleep_awaiter::on_timer(timer_node& node) noexcept { static_cast<sleep_awaiter*>(node.context)->finish(); }
+void sleep_awaiter::on_timer(timer_node& node) noexcept {
+    static_cast<sleep_awaiter*>(node.context)->finish();
+}
 
 }  // namespace detail
 }  // namespace anyio

@@ -22,7 +22,8 @@ void signal_dispatcher::add(receiver_state& receiver) {
     dispatch();
     receivers_.reserve(receivers_.size() + 1);
     signals::subscribe(slot_, receiver.signals);
-    for (const int signo : receiver.signals) ++loop_refs_[static_cast<std::size_t>(signo)];
+    for (const int signo : receiver.signals)
+        ++loop_refs_[static_cast<std::size_t>(signo)];
     receivers_.push_back(&receiver);
     receiver.dispatcher = this;
 }

@@ -42,7 +42,8 @@ void receiver_state::close() noexcept {
     const std::vector<int> redeliver = dispatcher->remove(*this);
     // Nobody else got these: hand them to whatever handles the signal now (the restored
     // previous disposition, or anyio::run's Ctrl+C handling), on this thread.
-    for (const int signo : redeliver) ::raise(signo);
+    for (const int signo : redeliver)
+        ::raise(signo);
 }
 
 bool receive_awaiter::await_suspend(std::coroutine_handle<> h) {
@@ -100,13 +101,17 @@ signal_receiver& signal_receiver::operator=(signal_receiver&& other) noexcept {
     return *this;
 }
 
-signal_receiver::~signal_receiver() { close(); }
+signal_receiver::~signal_receiver() {
+    close();
+}
 
 void signal_receiver::close() noexcept {
     if (state_) state_->close();
 }
 
-bool signal_receiver::is_open() const noexcept { return state_ && state_->open; }
+bool signal_receiver::is_open() const noexcept {
+    return state_ && state_->open;
+}
 
 signal_receiver open_signal_receiver(std::span<const int> signals) {
     detail::task_state& task = detail::require_task("open_signal_receiver()");

@@ -20,8 +20,8 @@ struct receiver_state {
 
     loop* owner = nullptr;
     signal_dispatcher* dispatcher = nullptr;
-    std::vector<int> signals;       // distinct, as subscribed
-    std::bitset<_NSIG> wanted;      // the same, for lookup
+    std::vector<int> signals;   // distinct, as subscribed
+    std::bitset<_NSIG> wanted;  // the same, for lookup
     // First-arrival order, at most one entry per signal: capacity is reserved at open, so
     // delivery never allocates and a storm costs no memory.
     std::vector<pending_entry> pending;

@@ -34,8 +34,8 @@ struct slot {
 };
 
 struct signal_entry {
-    int refs = 0;                    // receivers + Ctrl+C claims (guarded by mutex)
-    struct sigaction saved {};       // disposition before our handler (valid when refs>0)
+    int refs = 0;               // receivers + Ctrl+C claims (guarded by mutex)
+    struct sigaction saved {};  // disposition before our handler (valid when refs>0)
 };
 
 std::mutex registry_mutex;
@@ -95,7 +95,8 @@ void on_signal(int signo, siginfo_t* /*info*/, void* /*context*/) {
             slot& s = slots[static_cast<std::size_t>(i)];
             if (!has_bit(s, signo)) continue;
             if (s.counts[static_cast<std::size_t>(signo)].fetch_add(1) == 0) {
-                s.first_sequence[static_cast<std::size_t>(signo)].store(seq, std::memory_order_relaxed);
+                s.first_sequence[static_cast<std::size_t>(signo)].store(seq,
+                                                                        std::memory_order_relaxed);
             }
             wake(s);
         }
@@ -171,7 +172,8 @@ void validate(std::span<const int> signals) {
             why = "is reserved by the C library";
         }
         if (why != nullptr) {
-            throw std::invalid_argument("anyio::open_signal_receiver: " + signal_name(signo) + " " + why);
+            throw std::invalid_argument("anyio::open_signal_receiver: " + signal_name(signo) + " " +
+                                        why);
         }
     }
 }
@@ -182,7 +184,8 @@ int acquire_slot(int wake_fd) {
         slot& s = slots[static_cast<std::size_t>(i)];
         if (s.in_use) continue;
         s.in_use = true;
-        for (auto& c : s.counts) c.store(0);
+        for (auto& c : s.counts)
+            c.store(0);
         s.keyboard_interrupts.store(0);
         s.wake_fd.store(wake_fd);
         if (slots_high_water.load() <= i) slots_high_water.store(i + 1);
@@ -193,12 +196,14 @@ int acquire_slot(int wake_fd) {
 
 void release_slot(int index) noexcept {
     slot& s = slots[static_cast<std::size_t>(index)];
-    for (auto& w : s.wanted) w.store(0);
+    for (auto& w : s.wanted)
+        w.store(0);
     s.keyboard_interrupt.store(false);
     s.wake_fd.store(-1);
     // A handler that loaded the old fd may still be about to write it: wait it out so the
     // loop can close the fd safely. Handlers are short and never block.
-    while (handlers_in_flight.load() != 0) std::this_thread::yield();
+    while (handlers_in_flight.load() != 0)
+        std::this_thread::yield();
     const std::lock_guard lock(registry_mutex);
     s.in_use = false;
 }
@@ -208,9 +213,11 @@ void subscribe(int index, std::span<const int> signals) {
     slot& s = slots[static_cast<std::size_t>(index)];
     std::size_t done = 0;
     try {
-        for (; done < signals.size(); ++done) retain(signals[done]);
+        for (; done < signals.size(); ++done)
+            retain(signals[done]);
     } catch (...) {
-        while (done > 0) release(signals[--done]);
+        while (done > 0)
+            release(signals[--done]);
         throw;
     }
     for (const int signo : signals) {
@@ -232,7 +239,9 @@ occurrence take(int index, int signo) noexcept {
     slot& s = slots[static_cast<std::size_t>(index)];
     occurrence o;
     o.count = s.counts[static_cast<std::size_t>(signo)].exchange(0);
-    if (o.count != 0) o.first_sequence = s.first_sequence[static_cast<std::size_t>(signo)].load(std::memory_order_relaxed);
+    if (o.count != 0)
+        o.first_sequence =
+            s.first_sequence[static_cast<std::size_t>(signo)].load(std::memory_order_relaxed);
     return o;
 }
 

@@ -10,18 +10,26 @@
 
 namespace {
 
-anyio::task<int> answer() { co_return 42; }
+anyio::task<int> answer() {
+    co_return 42;
+}
 
-anyio::task<int> add(int a, int b) { co_return a + b; }
+anyio::task<int> add(int a, int b) {
+    co_return a + b;
+}
 
 anyio::task<void> throws_runtime_error() {
     throw std::runtime_error("boom");
     co_return;
 }
 
-TEST(Task, RunReturnsTheValue) { EXPECT_EQ(anyio::run(answer), 42); }
+TEST(Task, RunReturnsTheValue) {
+    EXPECT_EQ(anyio::run(answer), 42);
+}
 
-TEST(Task, RunPassesArguments) { EXPECT_EQ(anyio::run(add, 40, 2), 42); }
+TEST(Task, RunPassesArguments) {
+    EXPECT_EQ(anyio::run(add, 40, 2), 42);
+}
 
 TEST(Task, RunRethrows) {
     EXPECT_THROW(anyio::run(throws_runtime_error), std::runtime_error);
@@ -56,7 +64,9 @@ TEST(Task, IsLazy) {
 
 TEST(Task, MoveOnlyValuesPropagate) {
     auto main = []() -> anyio::task<std::unique_ptr<int>> {
-        auto make = []() -> anyio::task<std::unique_ptr<int>> { co_return std::make_unique<int>(7); };
+        auto make = []() -> anyio::task<std::unique_ptr<int>> {
+            co_return std::make_unique<int>(7);
+        };
         co_return co_await make();
     };
     EXPECT_EQ(*anyio::run(main), 7);
@@ -67,7 +77,8 @@ TEST(Task, MoveOnlyValuesPropagate) {
 TEST(Task, MillionSynchronousChildrenDoNotOverflowTheStack) {
     auto main = []() -> anyio::task<long> {
         long sum = 0;
-        for (int i = 0; i < 1'000'000; ++i) sum += co_await add(i, 1) - i;
+        for (int i = 0; i < 1'000'000; ++i)
+            sum += co_await add(i, 1) - i;
         co_return sum;
     };
     EXPECT_EQ(anyio::run(main), 1'000'000);
@@ -92,8 +103,10 @@ TEST(Run, AnyThreadCanRunItsOwnLoop) {
     for (int i = 0; i < 4; ++i) {
         threads[i] = std::thread([&results, i] { results[i] = anyio::run(add, i, 100); });
     }
-    for (auto& t : threads) t.join();
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(results[i], i + 100);
+    for (auto& t : threads)
+        t.join();
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(results[i], i + 100);
 }
 
 TEST(Run, NestedRunIsRefused) {

@@ -59,7 +59,9 @@ exit_status wait_for(pid_t pid, std::chrono::seconds hang_guard) {
 std::string exit_status::describe() const {
     if (hung) return "hung (killed by the hang guard)";
     if (exited) return "exited with " + std::to_string(code);
-    if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
+    if (signal != 0)
+        return std::string("killed by signal ") + std::to_string(signal) + " (" +
+               strsignal(signal) + ")";
     return "unknown";
 }
 
@@ -95,7 +97,8 @@ process::process(const std::vector<std::string>& argv) {
         ::dup2(fds[1], STDOUT_FILENO);
         reset_signal_state();
         std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        for (const auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         ::execv(args[0], args.data());
         std::perror("execv");
@@ -124,7 +127,8 @@ std::string process::read_line(std::chrono::seconds hang_guard) {
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) throw std::runtime_error("no line within the hang guard; got: " + buffer_);
+        if (left.count() <= 0)
+            throw std::runtime_error("no line within the hang guard; got: " + buffer_);
         pollfd p{out_fd_, POLLIN, 0};
         const int r = ::poll(&p, 1, static_cast<int>(left.count()));
         if (r < 0 && errno == EINTR) continue;

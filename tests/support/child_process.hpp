@@ -15,8 +15,8 @@ namespace anyio_test {
 struct exit_status {
     bool exited = false;  // normal exit: see code
     int code = -1;
-    int signal = 0;       // killed by this signal (0: not killed)
-    bool hung = false;    // the hang guard killed it
+    int signal = 0;     // killed by this signal (0: not killed)
+    bool hung = false;  // the hang guard killed it
     [[nodiscard]] std::string describe() const;
     [[nodiscard]] bool ok() const { return exited && code == 0; }
 };

@@ -8,4 +8,6 @@ anyio::task<int> main_task() {
     co_return co_await signals.receive() == SIGUSR1 ? 0 : 1;
 }
 
-int main() { return anyio::run(main_task); }
+int main() {
+    return anyio::run(main_task);
+}
