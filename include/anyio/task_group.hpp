@@ -273,6 +273,9 @@ requires task_function<F, task_group&> task<void> task_group::run(F body) {
     co_await group.core_.join(group.scope_);
     detail::scope_access::exit(group.scope_);
     if (!group.core_.errors().empty()) throw exception_group(std::move(group.core_.errors()));
+    // A cancellation from an enclosing scope leaves the group as `cancelled`, also when it
+    // reached the parent while it waited (the join cancelled the group's own scope too).
+    if (detail::effectively_cancelled(detail::require_task("with_task_group"))) throw cancelled{};
     if (body_cancelled) {
         if (!group.scope_.cancel_called()) throw cancelled{};
         detail::scope_access::mark_caught(group.scope_);
