@@ -1,5 +1,6 @@
 #include "backend/epoll/epoll_backend.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <system_error>
@@ -10,6 +11,19 @@
 namespace anyio::detail {
 
 namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool deferred_signal_handlers = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool deferred_signal_handlers = true;
+#else
+constexpr bool deferred_signal_handlers = false;
+#endif
+#else
+constexpr bool deferred_signal_handlers = false;
+#endif
+
 [[noreturn]] void throw_errno(const char* what) {
     throw std::system_error(errno, std::generic_category(), what);
 }
@@ -43,6 +57,13 @@ int epoll_backend::poll(std::chrono::nanoseconds timeout, std::span<epoll_event>
     int n = 0;
     if (timeout < std::chrono::nanoseconds::zero()) {
         n = ::epoll_wait(epoll_fd_, out.data(), static_cast<int>(out.size()), -1);
+    } else if (deferred_signal_handlers) {
+        // ThreadSanitizer runs a signal handler that arrived in ordinary code at the next
+        // call it intercepts, and it does not intercept epoll_pwait2: the handler would wait
+        // for the timeout. epoll_wait is intercepted; round up to whole milliseconds.
+        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+        n = ::epoll_wait(epoll_fd_, out.data(), static_cast<int>(out.size()),
+                         static_cast<int>(std::min<long long>(ms, 24LL * 3600 * 1000)));
     } else {
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
         const timespec ts{static_cast<time_t>(secs.count()),
