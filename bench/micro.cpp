@@ -21,8 +21,12 @@ void* operator new(std::size_t size) {
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 namespace {
 
@@ -33,14 +37,15 @@ void in_loop(benchmark::State& state, Body body) {
         const long before = allocations.load();
         co_await body(state);
         const long after = allocations.load();
-        state.counters["allocs_per_op"] = benchmark::Counter(
-            static_cast<double>(after - before), benchmark::Counter::kAvgIterations);
+        state.counters["allocs_per_op"] = benchmark::Counter(static_cast<double>(after - before),
+                                                             benchmark::Counter::kAvgIterations);
     });
 }
 
 void bm_checkpoint(benchmark::State& state) {
     in_loop(state, [](benchmark::State& s) -> anyio::task<> {
-        for (auto _ : s) co_await anyio::checkpoint();
+        for (auto _ : s)
+            co_await anyio::checkpoint();
     });
 }
 BENCHMARK(bm_checkpoint);

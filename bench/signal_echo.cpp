@@ -18,4 +18,6 @@ anyio::task<int> echo() {
     }
 }
 
-int main() { return anyio::run(echo); }
+int main() {
+    return anyio::run(echo);
+}

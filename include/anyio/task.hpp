@@ -10,6 +10,8 @@
 // that awaits 10^6 synchronously-completing children runs in constant stack even at -O0
 // where compilers do not turn symmetric transfer into tail calls.
 
+#include <anyio/exceptions.hpp>
+
 #include <coroutine>
 #include <exception>
 #include <optional>
@@ -22,6 +24,10 @@ template <class T = void>
 class [[nodiscard]] task;
 
 namespace detail {
+
+// True inside a catch(...) handler whose exception is anyio::cancelled; asks the C++
+// runtime for the type instead of rethrowing (a rethrow costs as much as the throw).
+bool current_exception_is_cancelled() noexcept;
 
 enum class start_mode : unsigned char {
     detached,          // the child suspended; it resumes its awaiter when it finishes
@@ -47,10 +53,14 @@ public:
         void await_resume() const noexcept {}
     };
     final_awaiter final_suspend() const noexcept { return {}; }
-    void unhandled_exception() noexcept { error_ = std::current_exception(); }
+    void unhandled_exception() noexcept {
+        error_ = std::current_exception();
+        cancelled_ = current_exception_is_cancelled();
+    }
 
     std::coroutine_handle<> continuation_;
     std::exception_ptr error_;
+    bool cancelled_ = false;  // error_ holds anyio::cancelled
     start_mode mode_ = start_mode::detached;
 };
 
@@ -83,6 +93,10 @@ public:
 };
 
 }  // namespace detail
+
+namespace detail {
+struct task_access;
+}
 
 template <class T>
 class [[nodiscard]] task {
@@ -129,6 +143,7 @@ public:
 
 private:
     friend promise_type;
+    friend struct detail::task_access;
     explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
     void reset() noexcept {
         if (handle_) std::exchange(handle_, {}).destroy();
@@ -145,6 +160,30 @@ task<T> task_promise<T>::get_return_object() noexcept {
 inline task<void> task_promise<void>::get_return_object() noexcept {
     return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
 }
+
+// How a task ended, for the runtime's own bookkeeping: no rethrow needed to find out.
+struct task_outcome {
+    std::exception_ptr error;  // null if it returned
+    bool cancelled = false;    // error is anyio::cancelled
+};
+
+struct task_access {
+    // Awaits `t` like co_await, but reports its exception instead of rethrowing it.
+    static auto settle(task<void>&& t) noexcept {
+        struct awaiter {
+            task<void> child;
+            bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> parent) {
+                return std::move(child).operator co_await().await_suspend(parent);
+            }
+            task_outcome await_resume() noexcept {
+                auto& p = child.handle_.promise();
+                return {p.error_, p.cancelled_};
+            }
+        };
+        return awaiter{std::move(t)};
+    }
+};
 
 template <class>
 inline constexpr bool is_task_v = false;

@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -37,10 +38,54 @@ class task_group;
 
 namespace detail {
 
+class group_core;
+
+// A child task: its scheduling state, the group it reports to, and how to start its body.
+struct child_task : task_state {
+    child_task() = default;
+    child_task(const child_task&) = delete;
+    child_task& operator=(const child_task&) = delete;
+    virtual ~child_task() = default;
+    virtual task<void> make_body() = 0;
+
+    group_core* group = nullptr;
+    cancel_scope* scope = nullptr;
+};
+
+template <class T>
+task<void> discard_value(task<T> t) {
+    co_await std::move(t);
+}
+
+// fn(args...) with the decayed arguments stored beside the task's state: they live as long
+// as the child runs, so a coroutine taking them by reference stays valid.
+template <class F, class... Args>
+struct child_invocation final : child_task {
+    template <class G, class... A>
+    explicit child_invocation(G&& g, A&&... a)
+        : fn(std::forward<G>(g)), args(std::forward<A>(a)...) {}
+    task<void> make_body() override {
+        auto body = std::apply(fn, args);
+        if constexpr (std::is_same_v<decltype(body), task<void>>) {
+            return body;
+        } else {
+            return discard_value(std::move(body));
+        }
+    }
+    F fn;
+    std::tuple<Args...> args;
+};
+
+template <class F, class... Args>
+std::unique_ptr<child_task> make_child(F&& fn, Args&&... args) {
+    return std::make_unique<child_invocation<std::decay_t<F>, std::decay_t<Args>...>>(
+        std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
 // Bookkeeping shared by a group and its children (loop thread only).
 class group_core {
 public:
-    void spawn(task<void> child, cancel_scope& scope);
+    void spawn(std::unique_ptr<child_task> child, cancel_scope& scope);
     void child_failed(std::exception_ptr error, cancel_scope& scope) noexcept;
     void child_done() noexcept;
     [[nodiscard]] std::size_t running() const noexcept { return running_; }
@@ -73,11 +118,6 @@ private:
 
 inline group_core::join_awaiter group_core::join(cancel_scope& scope) noexcept {
     return join_awaiter(*this, scope);
-}
-
-template <class F, class... Args>
-task<void> invoke_decayed(std::decay_t<F> fn, std::decay_t<Args>... args) {
-    co_await std::invoke(fn, args...);
 }
 
 // Shared between task_group::start() and the child it starts.
@@ -171,9 +211,7 @@ public:
     template <class F, class... Args>
     requires task_function<std::decay_t<F>, std::decay_t<Args>...>
     void start_soon(F&& fn, Args&&... args) {
-        core_.spawn(
-            detail::invoke_decayed<F, Args...>(std::forward<F>(fn), std::forward<Args>(args)...),
-            scope_);
+        core_.spawn(detail::make_child(std::forward<F>(fn), std::forward<Args>(args)...), scope_);
     }
 
     // Starts fn(status, args...) as a child and waits until it calls status.started(value);
@@ -225,7 +263,9 @@ task<void> task_group::starter(std::shared_ptr<detail::start_state<T>> state, F 
 template <class F, class... Args, class T>
 task<T> task_group::start(F fn, Args... args) {
     auto state = std::make_shared<detail::start_state<T>>();
-    core_.spawn(starter<T>(state, std::move(fn), std::move(args)...), scope_);
+    core_.spawn(detail::make_child(&task_group::starter<T, F, Args...>, state, std::move(fn),
+                                   std::move(args)...),
+                scope_);
 
     // Never aborted: the child owns the outcome. Cancelling the caller cancels the child
     // that has not started yet, and the caller wakes once it has unwound.

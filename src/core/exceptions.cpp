@@ -1,4 +1,9 @@
 #include <anyio/exceptions.hpp>
+#include <anyio/task.hpp>
+
+#include <cxxabi.h>
+
+#include <typeinfo>
 
 #include <string>
 #include <utility>
@@ -20,6 +25,13 @@ std::string describe(const std::exception_ptr& error) {
     }
 }
 }  // namespace
+
+namespace detail {
+bool current_exception_is_cancelled() noexcept {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return type != nullptr && *type == typeid(cancelled);
+}
+}  // namespace detail
 
 exception_group::exception_group(std::vector<std::exception_ptr> errors)
     : errors_(std::move(errors)) {

@@ -38,6 +38,7 @@ void remove_timer(loop& l, timer_node& timer) noexcept {
 }
 
 loop::loop() {
+    wakeup_.fd = backend_.wake_fd();
     if (tl_loop != nullptr) {
         throw std::logic_error(
             "anyio::run: this thread already runs an event loop (anyio::run cannot nest)");
@@ -75,12 +76,10 @@ void loop::post(std::function<void()> fn) {
         const std::lock_guard lock(posted_mutex_);
         posted_.push_back(std::move(fn));
     }
-    has_posted_.store(true);
-    if (polling_.load()) backend_.wake();
+    wakeup_.notify();
 }
 
 void loop::run_posted() {
-    if (!has_posted_.exchange(false)) return;
     std::vector<std::function<void()>> batch;
     {
         const std::lock_guard lock(posted_mutex_);
@@ -106,26 +105,32 @@ void loop::run_ready_batch() noexcept {
 }
 
 void loop::poll_and_fire() {
+    constexpr unsigned poll_interval = 61;
+    bool poll = true;
     std::chrono::nanoseconds timeout{-1};
     if (ready_.head != nullptr) {
         timeout = std::chrono::nanoseconds::zero();
+        // Nothing can be waiting in epoll but the wake fd, and `pending` already says
+        // whether that was written: skip the system call.
+        poll = ++batches_since_poll_ >= poll_interval;
     } else if (const timer_node* next = timers_.top()) {
         timeout = std::max(next->when - clock::now(), clock::duration::zero());
     }
-    std::array<epoll_event, 64> events{};
-    if (timeout != std::chrono::nanoseconds::zero()) {
-        polling_.store(true);
-        if (has_posted_.load()) timeout = std::chrono::nanoseconds::zero();
+    if (poll) {
+        batches_since_poll_ = 0;
+        std::array<epoll_event, 64> events;
+        if (timeout != std::chrono::nanoseconds::zero()) {
+            wakeup_.polling.store(true);
+            if (wakeup_.pending.load()) timeout = std::chrono::nanoseconds::zero();
+        }
+        backend_.poll(timeout, events);
+        wakeup_.polling.store(false);
     }
-    const int n = backend_.poll(timeout, events);
-    polling_.store(false);
-    bool woken = false;
-    for (int i = 0; i < n; ++i) {
-        if (events[static_cast<std::size_t>(i)].data.u64 == epoll_backend::wake_token) woken = true;
+    if (wakeup_.pending.load(std::memory_order_relaxed) && wakeup_.pending.exchange(false)) {
+        run_posted();
+        if (signals_) signals_->dispatch();
     }
-    run_posted();
-    if (woken && signals_) signals_->dispatch();
-
+    if (timers_.empty()) return;
     const clock::time_point now = clock::now();
     while (timer_node* top = timers_.top()) {
         if (now < top->when) break;

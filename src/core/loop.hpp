@@ -7,6 +7,7 @@
 
 #include "backend/epoll/epoll_backend.hpp"
 #include "core/deadline_heap.hpp"
+#include "core/wakeup.hpp"
 
 #include <atomic>
 #include <functional>
@@ -44,6 +45,9 @@ public:
     signal_dispatcher& signals();
     [[nodiscard]] signal_dispatcher* signals_if_any() noexcept { return signals_.get(); }
 
+    // What signal handlers and other threads poke (see wakeup.hpp).
+    wakeup& waker() noexcept { return wakeup_; }
+
 private:
     void run_ready_batch() noexcept;
     void poll_and_fire();
@@ -60,12 +64,10 @@ private:
 
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
-    // Set by the loop just before it blocks in poll, cleared after. post() writes the
-    // eventfd only when it sees true; the loop re-checks has_posted_ after setting it
-    // (Dekker pair: loop stores polling_ then loads has_posted_, post stores has_posted_
-    // then loads polling_; seq_cst makes at least one of them see the other).
-    std::atomic<bool> polling_{false};
-    std::atomic<bool> has_posted_{false};
+    wakeup wakeup_;
+    // Batches run since the backend was last polled: with tasks always ready, the loop
+    // still polls every `poll_interval` batches so file descriptors are never starved.
+    unsigned batches_since_poll_ = 0;
 };
 
 }  // namespace anyio::detail

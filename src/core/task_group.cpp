@@ -9,12 +9,6 @@ namespace anyio::detail {
 
 namespace {
 
-// A child task: its scheduling state and the group it reports to.
-struct child_task : task_state {
-    group_core* group = nullptr;
-    cancel_scope* scope = nullptr;
-};
-
 // A self-owned coroutine: starts suspended, frees its frame when it ends.
 struct detached_coroutine {
     struct promise_type {
@@ -29,13 +23,17 @@ struct detached_coroutine {
     std::coroutine_handle<promise_type> handle;
 };
 
-detached_coroutine run_child(task<void> body, child_task* self) {
+detached_coroutine run_child(child_task* self) {
+    task_outcome outcome;
     try {
-        co_await std::move(body);
-    } catch (const cancelled&) {
-        // Level-triggered: the scope that was cancelled sees it at its own checkpoints.
-    } catch (...) {
-        self->group->child_failed(std::current_exception(), *self->scope);
+        outcome = co_await task_access::settle(self->make_body());
+    } catch (...) {  // make_body: the callable threw instead of returning a task
+        outcome = {std::current_exception(), current_exception_is_cancelled()};
+    }
+    // A cancelled child needs no report: level-triggered, the scope that was cancelled sees
+    // it at its own checkpoints.
+    if (outcome.error && !outcome.cancelled) {
+        self->group->child_failed(std::move(outcome.error), *self->scope);
     }
     scope_access::remove_task(*self->scope, *self);
     group_core* group = self->group;
@@ -45,18 +43,13 @@ detached_coroutine run_child(task<void> body, child_task* self) {
 
 }  // namespace
 
-void group_core::spawn(task<void> child, cancel_scope& scope) {
+void group_core::spawn(std::unique_ptr<child_task> child, cancel_scope& scope) {
     task_state& parent = require_task("task_group::start_soon");
-    auto* state = new child_task;
-    state->owner = parent.owner;
-    state->group = this;
-    state->scope = &scope;
-    try {
-        state->resume_point = run_child(std::move(child), state).handle;
-    } catch (...) {
-        delete state;
-        throw;
-    }
+    child->owner = parent.owner;
+    child->group = this;
+    child->scope = &scope;
+    child->resume_point = run_child(child.get()).handle;
+    child_task* state = child.release();  // run_child owns it from here
     scope_access::add_task(scope, *state);
     ++running_;
     schedule(*state);

@@ -10,7 +10,7 @@
 namespace anyio::detail {
 
 signal_dispatcher::signal_dispatcher(loop& owner)
-    : owner_(owner), slot_(signals::acquire_slot(owner.backend().wake_fd())) {}
+    : owner_(owner), slot_(signals::acquire_slot(owner.waker())) {}
 
 signal_dispatcher::~signal_dispatcher() {
     if (on_keyboard_interrupt_) release_keyboard_interrupt();

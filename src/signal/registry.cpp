@@ -20,8 +20,8 @@ namespace {
 constexpr int max_slots = 64;
 
 struct slot {
-    // Written by the owning loop, read by the handler: -1 while the slot is free.
-    std::atomic<int> wake_fd{-1};
+    // Written by the owning loop, read by the handler: null while the slot is free.
+    std::atomic<wakeup*> waker{nullptr};
     // Signals (bit signo) this slot's receivers want; loop writes, handler reads.
     std::array<std::atomic<std::uint64_t>, 2> wanted{};
     // The slot's run() treats SIGINT as Ctrl+C; loop writes, handler reads.
@@ -66,10 +66,7 @@ void set_bit(slot& s, int signo, bool on) noexcept {
 }
 
 void wake(const slot& s) noexcept {
-    const int fd = s.wake_fd.load(std::memory_order_acquire);
-    if (fd < 0) return;
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);  // EAGAIN: awake anyway
+    if (wakeup* w = s.waker.load(std::memory_order_acquire)) w->notify();
 }
 
 [[noreturn]] void force_exit_by_sigint() noexcept {
@@ -178,7 +175,7 @@ void validate(std::span<const int> signals) {
     }
 }
 
-int acquire_slot(int wake_fd) {
+int acquire_slot(wakeup& waker) {
     const std::lock_guard lock(registry_mutex);
     for (int i = 0; i < max_slots; ++i) {
         slot& s = slots[static_cast<std::size_t>(i)];
@@ -187,7 +184,7 @@ int acquire_slot(int wake_fd) {
         for (auto& c : s.counts)
             c.store(0);
         s.keyboard_interrupts.store(0);
-        s.wake_fd.store(wake_fd);
+        s.waker.store(&waker, std::memory_order_release);
         if (slots_high_water.load() <= i) slots_high_water.store(i + 1);
         return i;
     }
@@ -199,9 +196,9 @@ void release_slot(int index) noexcept {
     for (auto& w : s.wanted)
         w.store(0);
     s.keyboard_interrupt.store(false);
-    s.wake_fd.store(-1);
-    // A handler that loaded the old fd may still be about to write it: wait it out so the
-    // loop can close the fd safely. Handlers are short and never block.
+    s.waker.store(nullptr);
+    // A handler that loaded the old waker may still be about to use it: wait it out so
+    // the loop can free it and close its fd safely. Handlers are short and never block.
     while (handlers_in_flight.load() != 0)
         std::this_thread::yield();
     const std::lock_guard lock(registry_mutex);

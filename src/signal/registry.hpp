@@ -6,6 +6,8 @@
 // Every public function takes the registry mutex; the handler never does. The handler
 // reads only atomics, increments per-slot counters and writes the slot's eventfd.
 
+#include "core/wakeup.hpp"
+
 #include <csignal>
 #include <span>
 
@@ -18,8 +20,8 @@ inline constexpr int max_signal = _NSIG - 1;
 void validate(std::span<const int> signals);
 
 // A loop's seat at the table: the handler counts the loop's signals into it and wakes
-// the loop through `wake_fd`. Acquire from the loop thread; release before closing fd.
-int acquire_slot(int wake_fd);
+// the loop through `waker`. Acquire from the loop thread; release before the waker dies.
+int acquire_slot(wakeup& waker);
 void release_slot(int slot) noexcept;
 
 // Receivers. subscribe() is all-or-nothing: it installs the handler where needed (saving
