@@ -23,25 +23,58 @@
 
 #include <concepts>
 #include <coroutine>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <span>
 
+#include <sys/types.h>
+
 namespace anyio {
+
+// One item from a receiver, with what is known about where it came from.
+struct signal_info {
+    int signo = 0;
+    // Occurrences merged into this item since the previous one of the same signal. A lower
+    // bound: the kernel itself merges a standard signal that is sent again while pending.
+    // Always 1 for real-time signals, which are queued one item per occurrence.
+    std::uint64_t count = 0;
+    // The latest merged occurrence's sender: pid and real uid (0 for the kernel), si_code
+    // (SI_USER from kill, SI_QUEUE from sigqueue, SI_TKILL from tgkill/raise, SI_KERNEL,
+    // ...) and the sigqueue value (zero unless sent with one).
+    pid_t pid = 0;
+    uid_t uid = 0;
+    int code = 0;
+    sigval value{};
+    // Real-time signals only: occurrences of this signal dropped just before this item
+    // because the receiver's queue (or the loop's) was full. Never silent, never unbounded.
+    std::uint64_t overflowed = 0;
+};
+
+struct receiver_options {
+    // How many real-time signal occurrences the receiver queues (each with its own value)
+    // before it drops and counts the rest; 1..max_queue_capacity.
+    std::size_t queue_capacity = 256;
+    static constexpr std::size_t max_queue_capacity = std::size_t{1} << 20;
+};
 
 namespace detail {
 struct receiver_state;
 
-class receive_awaiter : blocking_operation {
+class receive_awaiter_base : protected blocking_operation {
 public:
-    explicit receive_awaiter(receiver_state* state) noexcept : state_(state) {}
-    receive_awaiter(const receive_awaiter&) = delete;
-    receive_awaiter& operator=(const receive_awaiter&) = delete;
-    ~receive_awaiter() = default;
+    explicit receive_awaiter_base(receiver_state* state) noexcept : state_(state) {}
+    receive_awaiter_base(const receive_awaiter_base&) = delete;
+    receive_awaiter_base& operator=(const receive_awaiter_base&) = delete;
+    ~receive_awaiter_base() = default;
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h);
-    int await_resume();
+
+protected:
+    signal_info take();
 
 private:
     friend struct receiver_state;
@@ -49,6 +82,18 @@ private:
     void wake() noexcept { finish(); }
     receiver_state* state_;
     bool waiting_ = false;
+};
+
+class receive_awaiter : public receive_awaiter_base {
+public:
+    using receive_awaiter_base::receive_awaiter_base;
+    int await_resume() { return take().signo; }
+};
+
+class receive_info_awaiter : public receive_awaiter_base {
+public:
+    using receive_awaiter_base::receive_awaiter_base;
+    signal_info await_resume() { return take(); }
 };
 }  // namespace detail
 
@@ -69,13 +114,19 @@ public:
         return detail::receive_awaiter(state_.get());
     }
 
+    // Like receive(), with the count and the sender of the item (see signal_info).
+    [[nodiscard]] detail::receive_info_awaiter receive_info() noexcept {
+        return detail::receive_info_awaiter(state_.get());
+    }
+
     // Unsubscribes now (the destructor does it too); see the header comment for what
     // happens to pending signals. Idempotent. Must not be called while a receive() waits.
     void close() noexcept;
     [[nodiscard]] bool is_open() const noexcept;
 
 private:
-    friend signal_receiver open_signal_receiver(std::span<const int> signals);
+    friend signal_receiver open_signal_receiver(std::span<const int> signals,
+                                                receiver_options options);
     explicit signal_receiver(std::unique_ptr<detail::receiver_state> state) noexcept;
     std::unique_ptr<detail::receiver_state> state_;
 };
@@ -85,10 +136,13 @@ private:
 // installing anything, for: an empty list, a number outside 1..SIGRTMAX, SIGKILL,
 // SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, and the signals the C library reserves
 // (32 and 33 on glibc). Throws std::logic_error outside anyio::run. Duplicates are fine.
-[[nodiscard]] signal_receiver open_signal_receiver(std::span<const int> signals);
+// Throws std::invalid_argument for a queue capacity of 0 or above max_queue_capacity.
+[[nodiscard]] signal_receiver open_signal_receiver(std::span<const int> signals,
+                                                   receiver_options options = {});
 
-[[nodiscard]] inline signal_receiver open_signal_receiver(std::initializer_list<int> signals) {
-    return open_signal_receiver(std::span<const int>(signals.begin(), signals.size()));
+[[nodiscard]] inline signal_receiver open_signal_receiver(std::initializer_list<int> signals,
+                                                          receiver_options options = {}) {
+    return open_signal_receiver(std::span<const int>(signals.begin(), signals.size()), options);
 }
 
 template <std::convertible_to<int>... Signals>

@@ -28,50 +28,95 @@ void signal_dispatcher::add(receiver_state& receiver) {
     receiver.dispatcher = this;
 }
 
-std::vector<int> signal_dispatcher::remove(receiver_state& receiver) noexcept {
+std::vector<signal_info> signal_dispatcher::remove(receiver_state& receiver) noexcept {
     dispatch();
-    std::erase(receivers_, &receiver);
     std::vector<int> orphaned;
     for (const int signo : receiver.signals) {
         const bool last_in_loop = --loop_refs_[static_cast<std::size_t>(signo)] == 0;
         const bool no_receiver_left = signals::unsubscribe(slot_, signo, last_in_loop);
-        if (last_in_loop) {
+        if (last_in_loop && !signals::is_realtime(signo)) {
             // Arrived between dispatch() and unsubscribe(): this receiver's to hand on.
             const auto late = signals::take(slot_, signo);
-            if (late.count != 0) receiver.deliver(signo, late.count);
+            if (late.count != 0) receiver.pending.add_merged(signo, late.count, late.latest);
         }
         if (no_receiver_left) orphaned.push_back(signo);
     }
-    std::vector<int> redeliver;
-    for (const auto& entry : receiver.pending) {
-        if (std::find(orphaned.begin(), orphaned.end(), entry.signo) != orphaned.end()) {
-            redeliver.push_back(entry.signo);
+    deliver_realtime(nullptr);  // the same for queued occurrences
+    std::erase(receivers_, &receiver);
+    std::vector<signal_info> redeliver;
+    for (const signal_info& item : receiver.pending.drain()) {
+        if (std::find(orphaned.begin(), orphaned.end(), item.signo) != orphaned.end()) {
+            redeliver.push_back(item);
         }
     }
-    receiver.pending.clear();
     receiver.dispatcher = nullptr;
     return redeliver;
 }
 
+void signal_dispatcher::deliver_merged(int signo, const signals::occurrence& o) noexcept {
+    for (receiver_state* r : receivers_) {
+        if (!r->wanted.test(static_cast<std::size_t>(signo))) continue;
+        r->pending.add_merged(signo, o.count, o.latest);
+        r->wake_waiter();
+    }
+}
+
+void signal_dispatcher::deliver_queued(const signals::queued_signal& q) noexcept {
+    for (receiver_state* r : receivers_) {
+        if (!r->wanted.test(static_cast<std::size_t>(q.signo))) continue;
+        r->pending.add_queued(q.signo, q.from);
+        r->wake_waiter();
+    }
+}
+
+bool signal_dispatcher::deliver_realtime(const unsigned long long* before) noexcept {
+    unsigned long long sequence = 0;
+    signals::queued_signal q;
+    while (signals::peek_realtime_sequence(slot_, sequence)) {
+        if (before != nullptr && *before < sequence) return true;
+        signals::pop_realtime(slot_, q);
+        deliver_queued(q);
+    }
+    return false;
+}
+
 void signal_dispatcher::dispatch() noexcept {
     struct arrival {
-        unsigned long long sequence;
         int signo;
-        unsigned count;
+        signals::occurrence o;
     };
     std::array<arrival, _NSIG> arrivals{};
     std::size_t n = 0;
+    bool any_realtime = false;
     for (int signo = 1; signo <= signals::max_signal; ++signo) {
         if (loop_refs_[static_cast<std::size_t>(signo)] == 0) continue;
+        if (signals::is_realtime(signo)) {
+            any_realtime = true;
+            continue;
+        }
         const auto o = signals::take(slot_, signo);
-        if (o.count != 0) arrivals[n++] = {o.first_sequence, signo, o.count};
+        if (o.count != 0) arrivals[n++] = {signo, o};
     }
-    std::sort(arrivals.begin(), arrivals.begin() + static_cast<std::ptrdiff_t>(n),
-              [](const arrival& a, const arrival& b) { return a.sequence < b.sequence; });
+    std::sort(
+        arrivals.begin(), arrivals.begin() + static_cast<std::ptrdiff_t>(n),
+        [](const arrival& a, const arrival& b) { return a.o.first_sequence < b.o.first_sequence; });
+    // Merge with the queued real-time occurrences, by arrival.
     for (std::size_t i = 0; i < n; ++i) {
-        for (receiver_state* r : receivers_) {
-            if (r->wanted.test(static_cast<std::size_t>(arrivals[i].signo))) {
-                r->deliver(arrivals[i].signo, arrivals[i].count);
+        if (any_realtime) deliver_realtime(&arrivals[i].o.first_sequence);
+        deliver_merged(arrivals[i].signo, arrivals[i].o);
+    }
+    if (any_realtime) {
+        deliver_realtime(nullptr);
+        for (int signo = 1; signo <= signals::max_signal; ++signo) {
+            if (loop_refs_[static_cast<std::size_t>(signo)] == 0 || !signals::is_realtime(signo)) {
+                continue;
+            }
+            if (const auto dropped = signals::take_realtime_dropped(slot_, signo)) {
+                for (receiver_state* r : receivers_) {
+                    if (r->wanted.test(static_cast<std::size_t>(signo))) {
+                        r->pending.add_overflow(signo, dropped);
+                    }
+                }
             }
         }
     }

@@ -3,6 +3,10 @@
 // handler left in the loop's slot and hands every receiver on this loop that wants a
 // signal its share (fan-out), in first-arrival order. Loop thread only.
 
+#include <anyio/signals.hpp>
+
+#include "signal/registry.hpp"
+
 #include <array>
 #include <csignal>
 #include <functional>
@@ -26,7 +30,7 @@ public:
     // Unsubscribes; signals that reached the loop for this receiver but were not
     // received, and that no other receiver in the process got, are returned (to be
     // re-raised once the previous disposition is back).
-    std::vector<int> remove(receiver_state& receiver) noexcept;
+    std::vector<signal_info> remove(receiver_state& receiver) noexcept;
 
     void dispatch() noexcept;
 
@@ -35,6 +39,12 @@ public:
     void release_keyboard_interrupt() noexcept;
 
 private:
+    void deliver_merged(int signo, const signals::occurrence& o) noexcept;
+    void deliver_queued(const signals::queued_signal& q) noexcept;
+    // Hands out queued real-time occurrences that arrived before *before (all if null);
+    // true if it stopped at a later one.
+    bool deliver_realtime(const unsigned long long* before) noexcept;
+
     loop& owner_;
     int slot_;
     std::vector<receiver_state*> receivers_;

@@ -7,21 +7,17 @@
 
 #include <algorithm>
 #include <csignal>
+
+#include <unistd.h>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace anyio {
 
 namespace detail {
 
-void receiver_state::deliver(int signo, unsigned long long count) noexcept {
-    auto it = std::find_if(pending.begin(), pending.end(),
-                           [signo](const pending_entry& e) { return e.signo == signo; });
-    if (it != pending.end()) {
-        it->count += count;
-    } else {
-        pending.push_back({signo, count});  // capacity reserved at open: never allocates
-    }
+void receiver_state::wake_waiter() noexcept {
     if (waiter != nullptr && waiter->waiting_) {
         waiter->waiting_ = false;
         waiter->wake();
@@ -32,21 +28,26 @@ void receiver_state::close() noexcept {
     if (!open) return;
     open = false;
     if (waiter != nullptr) {
-        receive_awaiter* w = std::exchange(waiter, nullptr);
+        receive_awaiter_base* w = std::exchange(waiter, nullptr);
         w->state_ = nullptr;
         if (w->waiting_) {
             w->waiting_ = false;
             w->wake();
         }
     }
-    const std::vector<int> redeliver = dispatcher->remove(*this);
     // Nobody else got these: hand them to whatever handles the signal now (the restored
-    // previous disposition, or anyio::run's Ctrl+C handling), on this thread.
-    for (const int signo : redeliver)
-        ::raise(signo);
+    // previous disposition, or anyio::run's Ctrl+C handling). Standard signals once each,
+    // on this thread; real-time ones once per occurrence, with their values.
+    for (const signal_info& item : dispatcher->remove(*this)) {
+        if (signals::is_realtime(item.signo)) {
+            ::sigqueue(::getpid(), item.signo, item.value);
+        } else {
+            ::raise(item.signo);
+        }
+    }
 }
 
-bool receive_awaiter::await_suspend(std::coroutine_handle<> h) {
+bool receive_awaiter_base::await_suspend(std::coroutine_handle<> h) {
     if (state_ == nullptr || !state_->open) {
         throw closed_resource_error("anyio::signal_receiver::receive: the receiver is closed");
     }
@@ -69,21 +70,19 @@ bool receive_awaiter::await_suspend(std::coroutine_handle<> h) {
     return true;
 }
 
-bool receive_awaiter::withdraw() noexcept {
+bool receive_awaiter_base::withdraw() noexcept {
     waiting_ = false;
     if (state_ != nullptr) state_->waiter = nullptr;
     return true;
 }
 
-int receive_awaiter::await_resume() {
+signal_info receive_awaiter_base::take() {
     if (aborted_) throw cancelled{};
     if (state_ == nullptr) {
         throw closed_resource_error("anyio::signal_receiver::receive: the receiver was closed");
     }
     state_->waiter = nullptr;
-    const int signo = state_->pending.front().signo;
-    state_->pending.erase(state_->pending.begin());
-    return signo;
+    return state_->pending.pop_front();
 }
 
 }  // namespace detail
@@ -113,18 +112,26 @@ bool signal_receiver::is_open() const noexcept {
     return state_ && state_->open;
 }
 
-signal_receiver open_signal_receiver(std::span<const int> signals) {
+signal_receiver open_signal_receiver(std::span<const int> signals, receiver_options options) {
     detail::task_state& task = detail::require_task("open_signal_receiver()");
     detail::signals::validate(signals);
-    auto state = std::make_unique<detail::receiver_state>();
-    state->owner = task.owner;
+    if (options.queue_capacity == 0 ||
+        options.queue_capacity > receiver_options::max_queue_capacity) {
+        throw std::invalid_argument("anyio::open_signal_receiver: queue_capacity " +
+                                    std::to_string(options.queue_capacity) + " is not in 1.." +
+                                    std::to_string(receiver_options::max_queue_capacity));
+    }
+    std::vector<int> distinct;
     for (const int signo : signals) {
-        if (!state->wanted.test(static_cast<std::size_t>(signo))) {
-            state->wanted.set(static_cast<std::size_t>(signo));
-            state->signals.push_back(signo);
+        if (std::find(distinct.begin(), distinct.end(), signo) == distinct.end()) {
+            distinct.push_back(signo);
         }
     }
-    state->pending.reserve(state->signals.size());
+    const bool any_realtime =
+        std::any_of(distinct.begin(), distinct.end(), [](int signo) { return signo >= SIGRTMIN; });
+    auto state = std::make_unique<detail::receiver_state>(
+        std::move(distinct), any_realtime ? options.queue_capacity : 0);
+    state->owner = task.owner;
     task.owner->signals().add(*state);
     return signal_receiver(std::move(state));
 }

@@ -3,8 +3,11 @@
 
 #include <anyio/signals.hpp>
 
+#include "signal/pending_signals.hpp"
+
 #include <bitset>
 #include <csignal>
+#include <utility>
 #include <vector>
 
 namespace anyio::detail {
@@ -13,22 +16,21 @@ class loop;
 class signal_dispatcher;
 
 struct receiver_state {
-    struct pending_entry {
-        int signo;
-        unsigned long long count;  // occurrences merged into this entry (a lower bound)
-    };
+    receiver_state(std::vector<int> distinct_signals, std::size_t queue_capacity)
+        : signals(std::move(distinct_signals)), pending(signals.size(), queue_capacity) {
+        for (const int signo : signals)
+            wanted.set(static_cast<std::size_t>(signo));
+    }
 
     loop* owner = nullptr;
     signal_dispatcher* dispatcher = nullptr;
     std::vector<int> signals;   // distinct, as subscribed
     std::bitset<_NSIG> wanted;  // the same, for lookup
-    // First-arrival order, at most one entry per signal: capacity is reserved at open, so
-    // delivery never allocates and a storm costs no memory.
-    std::vector<pending_entry> pending;
-    receive_awaiter* waiter = nullptr;  // the receive() in progress, if any
+    pending_signals pending;
+    receive_awaiter_base* waiter = nullptr;  // the receive() in progress, if any
     bool open = true;
 
-    void deliver(int signo, unsigned long long count) noexcept;
+    void wake_waiter() noexcept;
     void close() noexcept;
 };
 

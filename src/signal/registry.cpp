@@ -29,6 +29,9 @@ struct slot {
     // Handler increments, loop exchanges with 0.
     std::array<std::atomic<unsigned>, _NSIG> counts{};
     std::array<std::atomic<unsigned long long>, _NSIG> first_sequence{};
+    std::array<sender_record, _NSIG> latest{};  // written before the count is raised
+    realtime_queue realtime;                    // handlers push, the loop pops
+    std::array<std::atomic<std::uint64_t>, _NSIG> realtime_dropped{};
     std::atomic<unsigned> keyboard_interrupts{0};
     bool in_use = false;  // guarded by registry_mutex
 };
@@ -49,6 +52,8 @@ std::atomic<int> handlers_in_flight{0};  // the handler's side of release_slot's
 std::atomic<unsigned long long> sequence{0};
 std::atomic<int> keyboard_interrupt_claims{0};
 std::atomic<unsigned> keyboard_interrupt_presses{0};
+// SIGRTMIN is a libc call; the handler reads this copy.
+std::atomic<int> realtime_min{SIGRTMIN};
 
 bool has_bit(const slot& s, int signo) noexcept {
     const auto word = static_cast<std::size_t>(signo / 64);
@@ -82,15 +87,30 @@ void wake(const slot& s) noexcept {
 }
 
 // The one handler. Async-signal-safe: atomics, write(2), sigaction(2), raise(3) only.
-void on_signal(int signo, siginfo_t* /*info*/, void* /*context*/) {
+sender sender_of(const siginfo_t* info) noexcept {
+    if (info == nullptr) return {};
+    return {info->si_pid, info->si_uid, info->si_code,
+            reinterpret_cast<std::intptr_t>(info->si_value.sival_ptr)};
+}
+
+void on_signal(int signo, siginfo_t* info, void* /*context*/) {
     const int saved_errno = errno;
     handlers_in_flight.fetch_add(1);
     const int high = slots_high_water.load();
     if (receiver_refs[static_cast<std::size_t>(signo)].load() > 0) {
         const unsigned long long seq = sequence.fetch_add(1, std::memory_order_relaxed);
+        const sender from = sender_of(info);
         for (int i = 0; i < high; ++i) {
             slot& s = slots[static_cast<std::size_t>(i)];
             if (!has_bit(s, signo)) continue;
+            if (signo >= realtime_min.load(std::memory_order_relaxed)) {
+                if (!s.realtime.push({signo, seq, from})) {
+                    s.realtime_dropped[static_cast<std::size_t>(signo)].fetch_add(1);
+                }
+                wake(s);
+                continue;
+            }
+            s.latest[static_cast<std::size_t>(signo)].write(from);
             if (s.counts[static_cast<std::size_t>(signo)].fetch_add(1) == 0) {
                 s.first_sequence[static_cast<std::size_t>(signo)].store(seq,
                                                                         std::memory_order_relaxed);
@@ -183,6 +203,9 @@ int acquire_slot(wakeup& waker) {
         s.in_use = true;
         for (auto& c : s.counts)
             c.store(0);
+        for (auto& d : s.realtime_dropped)
+            d.store(0);
+        s.realtime.reset();
         s.keyboard_interrupts.store(0);
         s.waker.store(&waker, std::memory_order_release);
         if (slots_high_water.load() <= i) slots_high_water.store(i + 1);
@@ -236,10 +259,30 @@ occurrence take(int index, int signo) noexcept {
     slot& s = slots[static_cast<std::size_t>(index)];
     occurrence o;
     o.count = s.counts[static_cast<std::size_t>(signo)].exchange(0);
-    if (o.count != 0)
+    if (o.count != 0) {
         o.first_sequence =
             s.first_sequence[static_cast<std::size_t>(signo)].load(std::memory_order_relaxed);
+        o.latest = s.latest[static_cast<std::size_t>(signo)].read();
+    }
     return o;
+}
+
+bool is_realtime(int signo) noexcept {
+    return signo >= realtime_min.load();
+}
+
+bool peek_realtime_sequence(int index, unsigned long long& sequence) noexcept {
+    return slots[static_cast<std::size_t>(index)].realtime.peek_sequence(sequence);
+}
+
+bool pop_realtime(int index, queued_signal& out) noexcept {
+    return slots[static_cast<std::size_t>(index)].realtime.pop(out);
+}
+
+std::uint64_t take_realtime_dropped(int index, int signo) noexcept {
+    return slots[static_cast<std::size_t>(index)]
+        .realtime_dropped[static_cast<std::size_t>(signo)]
+        .exchange(0);
 }
 
 bool claim_keyboard_interrupt(int index) {

@@ -7,8 +7,11 @@
 // reads only atomics, increments per-slot counters and writes the slot's eventfd.
 
 #include "core/wakeup.hpp"
+#include "signal/realtime_queue.hpp"
+#include "signal/sender_record.hpp"
 
 #include <csignal>
+#include <cstdint>
 #include <span>
 
 namespace anyio::detail::signals {
@@ -36,8 +39,15 @@ bool unsubscribe(int slot, int signo, bool last_in_loop) noexcept;
 struct occurrence {
     unsigned count = 0;
     unsigned long long first_sequence = 0;  // for first-arrival order across signals
+    sender latest;                          // of the newest occurrence counted
 };
 occurrence take(int slot, int signo) noexcept;
+// Real-time signals are queued per occurrence instead of counted.
+[[nodiscard]] bool is_realtime(int signo) noexcept;
+bool peek_realtime_sequence(int slot, unsigned long long& sequence) noexcept;
+bool pop_realtime(int slot, queued_signal& out) noexcept;
+// Occurrences of `signo` the slot's ring had no room for since the last call.
+std::uint64_t take_realtime_dropped(int slot, int signo) noexcept;
 
 // Ctrl+C for anyio::run. claim_keyboard_interrupt() returns false (and changes nothing)
 // unless SIGINT is at its default disposition (or anyio holds it and found SIG_DFL).

@@ -1,0 +1,50 @@
+#pragma once
+// What one receiver has received but not yet handed out, in first-arrival order:
+// at most one merged item per standard signal, plus up to `queue_capacity` real-time
+// occurrences. The storage is sized at open, so a storm costs no memory and delivery
+// never allocates.
+
+#include <anyio/signals.hpp>
+
+#include "signal/sender_record.hpp"
+
+#include <array>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace anyio::detail {
+
+class pending_signals {
+public:
+    pending_signals(std::size_t standard_signals, std::size_t queue_capacity);
+
+    // A standard signal: merged into its pending item if there is one.
+    void add_merged(int signo, std::uint64_t count, const signals::sender& from) noexcept;
+    // A real-time occurrence: its own item, or counted as overflow when the queue is full.
+    void add_queued(int signo, const signals::sender& from) noexcept;
+    // Occurrences the loop itself had to drop (its ring was full).
+    void add_overflow(int signo, std::uint64_t dropped) noexcept;
+
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    signal_info pop_front() noexcept;
+    // Everything pending, in order (for redelivery at close); then empties.
+    std::vector<signal_info> drain();
+
+private:
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    signal_info& at(std::size_t absolute) noexcept { return ring_[absolute % ring_.size()]; }
+    signal_info& push_back(int signo) noexcept;
+
+    std::vector<signal_info> ring_;
+    std::size_t head_ = 0;  // absolute index of the front item
+    std::size_t size_ = 0;
+    std::size_t queued_ = 0;  // real-time items among them
+    std::size_t queue_capacity_;
+    std::array<std::size_t, _NSIG> merged_at_{};       // absolute index of a standard item, or none
+    std::array<std::size_t, _NSIG> last_queued_at_{};  // newest real-time item per signal
+    std::array<std::uint64_t, _NSIG> overflow_{};      // dropped, not yet reported
+};
+
+}  // namespace anyio::detail
