@@ -25,6 +25,14 @@ struct keyboard_interrupt {
     [[nodiscard]] const char* what() const noexcept { return "anyio::keyboard_interrupt"; }
 };
 
+// Thrown by anyio::run after a signal named in run_options::graceful_signals (say
+// SIGTERM) cancelled the task tree and every task ran its cleanup. Not a std::exception,
+// like keyboard_interrupt. anyio::run_main exits by `signo` the Unix way.
+struct terminated {
+    int signo = 0;
+    [[nodiscard]] const char* what() const noexcept { return "anyio::terminated"; }
+};
+
 // fail_after / fail_at: the deadline expired before the body finished.
 class timeout_error : public std::runtime_error {
 public:

@@ -4,25 +4,44 @@
 #include <anyio/exceptions.hpp>
 #include <anyio/task.hpp>
 
+#include <csignal>
 #include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace anyio {
+
+// What a second Ctrl+C (or a second graceful signal) does while the first one's cleanup
+// runs.
+enum class second_interrupt {
+    force_exit,  // end the process at once, by that signal (the default)
+    defer,       // let the cleanup finish, then report the first; a third one forces exit
+};
+
+struct run_options {
+    second_interrupt on_second_interrupt = second_interrupt::force_exit;
+    // Signals that end the run the way Ctrl+C does: the first one cancels the whole task
+    // tree, all cleanup runs, then run throws anyio::terminated{signo}. Claimed only where
+    // the signal is at its default disposition; an open receiver of the signal owns it.
+    // Typical: {SIGTERM}. Refused (std::invalid_argument, before anything starts) like
+    // open_signal_receiver refuses signals, SIGKILL and SIGSTOP included.
+    std::vector<int> graceful_signals;
+};
 
 namespace detail {
 // Runs `main` to completion on a new loop bound to this thread (throws std::logic_error
 // if the thread already runs one). Rethrows what `main` threw; throws
-// keyboard_interrupt if Ctrl+C cancelled it.
-void run_on_new_loop(task<void> main);
+// keyboard_interrupt / terminated if a signal cancelled it.
+void run_on_new_loop(task<void> main, const run_options& options);
+void validate(const run_options& options);
+[[noreturn]] void die_by_signal(int signo) noexcept;
 
 template <class T>
 task<void> store_result(task<T> t, std::optional<T>& out) {
     out.emplace(co_await std::move(t));
 }
-
-[[noreturn]] void die_by_sigint() noexcept;
 }  // namespace detail
 
 // Runs fn(args...) (a callable returning anyio::task<T>) on a new event loop in the
@@ -35,17 +54,26 @@ task<void> store_result(task<T> t, std::optional<T>& out) {
 // (the default action of SIGINT). While a signal receiver for SIGINT is open, it owns
 // SIGINT instead. A SIGINT handler installed by someone else is left alone, and run
 // restores on return whatever it found.
+//
+// `options` adds graceful termination signals and the second-interrupt policy.
+template <class F, class... Args>
+requires task_function<F, Args...>
+auto run(const run_options& options, F&& fn, Args&&... args) -> task_result_t<F, Args...> {
+    using result_t = task_result_t<F, Args...>;
+    detail::validate(options);
+    if constexpr (std::is_void_v<result_t>) {
+        detail::run_on_new_loop(std::invoke(fn, args...), options);
+    } else {
+        std::optional<result_t> result;
+        detail::run_on_new_loop(detail::store_result(std::invoke(fn, args...), result), options);
+        return std::move(*result);
+    }
+}
+
 template <class F, class... Args>
 requires task_function<F, Args...>
 auto run(F&& fn, Args&&... args) -> task_result_t<F, Args...> {
-    using result_t = task_result_t<F, Args...>;
-    if constexpr (std::is_void_v<result_t>) {
-        detail::run_on_new_loop(std::invoke(fn, args...));
-    } else {
-        std::optional<result_t> result;
-        detail::run_on_new_loop(detail::store_result(std::invoke(fn, args...), result));
-        return std::move(*result);
-    }
+    return run(run_options{}, std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
 // The one-liner for main(): runs like anyio::run and returns 0 (or the task's int
@@ -54,19 +82,30 @@ auto run(F&& fn, Args&&... args) -> task_result_t<F, Args...> {
 // supervisor sees "killed by SIGINT" rather than a normal exit.
 //
 //     int main() { return anyio::run_main(main_task); }
+//
+// With run_options::graceful_signals (e.g. {SIGTERM}) the same holds for those signals:
+// cleanup first, then death by that signal.
 template <class F, class... Args>
 requires task_function<F, Args...>
-int run_main(F&& fn, Args&&... args) {
+int run_main(const run_options& options, F&& fn, Args&&... args) {
     try {
         if constexpr (std::is_same_v<task_result_t<F, Args...>, int>) {
-            return run(std::forward<F>(fn), std::forward<Args>(args)...);
+            return run(options, std::forward<F>(fn), std::forward<Args>(args)...);
         } else {
-            run(std::forward<F>(fn), std::forward<Args>(args)...);
+            run(options, std::forward<F>(fn), std::forward<Args>(args)...);
             return 0;
         }
     } catch (const keyboard_interrupt&) {
-        detail::die_by_sigint();
+        detail::die_by_signal(SIGINT);
+    } catch (const terminated& e) {
+        detail::die_by_signal(e.signo);
     }
+}
+
+template <class F, class... Args>
+requires task_function<F, Args...>
+int run_main(F&& fn, Args&&... args) {
+    return run_main(run_options{}, std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
 }  // namespace anyio

@@ -4,10 +4,12 @@
 
 #include "core/loop.hpp"
 #include "signal/dispatcher.hpp"
+#include "signal/registry.hpp"
 
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <vector>
 
 #include <unistd.h>
 
@@ -50,14 +52,25 @@ root_coroutine run_root(task<void> main, cancel_scope& root_scope, std::exceptio
 
 }  // namespace
 
-void run_on_new_loop(task<void> main) {
+void validate(const run_options& options) {
+    if (!options.graceful_signals.empty()) {
+        signals::validate(options.graceful_signals, "anyio::run_options::graceful_signals");
+    }
+}
+
+void run_on_new_loop(task<void> main, const run_options& options) {
     loop lp;
     task_state root;
     root.owner = &lp;
     cancel_scope root_scope;
-    bool interrupted = false;
-    const bool owns_sigint = lp.signals().claim_keyboard_interrupt([&]() noexcept {
-        interrupted = true;
+    int terminated_by = 0;
+    std::vector<int> terminating{SIGINT};
+    terminating.insert(terminating.end(), options.graceful_signals.begin(),
+                       options.graceful_signals.end());
+    const unsigned force_exit_count =
+        options.on_second_interrupt == second_interrupt::force_exit ? 2 : 3;
+    lp.signals().claim_termination(terminating, force_exit_count, [&](int signo) noexcept {
+        if (terminated_by == 0) terminated_by = signo;
         root_scope.cancel();
     });
     std::exception_ptr error;
@@ -69,25 +82,26 @@ void run_on_new_loop(task<void> main) {
         lp.run_until(done);
     } catch (...) {
         coro.handle.destroy();
-        if (owns_sigint) lp.signals().release_keyboard_interrupt();
+        lp.signals().release_termination();
         throw;
     }
     coro.handle.destroy();
-    if (owns_sigint) lp.signals().release_keyboard_interrupt();
-    if (interrupted) throw keyboard_interrupt{};
+    lp.signals().release_termination();
+    if (terminated_by == SIGINT) throw keyboard_interrupt{};
+    if (terminated_by != 0) throw terminated{terminated_by};
     if (error) std::rethrow_exception(error);
 }
 
-void die_by_sigint() noexcept {
+void die_by_signal(int signo) noexcept {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGINT, &dfl, nullptr);
-    sigset_t only_sigint;
-    ::sigemptyset(&only_sigint);
-    ::sigaddset(&only_sigint, SIGINT);
-    ::pthread_sigmask(SIG_UNBLOCK, &only_sigint, nullptr);
-    ::raise(SIGINT);
-    ::_exit(128 + SIGINT);  // only if SIGINT could not end us
+    ::sigaction(signo, &dfl, nullptr);
+    sigset_t only;
+    ::sigemptyset(&only);
+    ::sigaddset(&only, signo);
+    ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+    ::raise(signo);
+    ::_exit(128 + signo);  // only if the signal could not end us
 }
 
 }  // namespace anyio::detail

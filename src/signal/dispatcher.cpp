@@ -13,7 +13,7 @@ signal_dispatcher::signal_dispatcher(loop& owner)
     : owner_(owner), slot_(signals::acquire_slot(owner.waker())) {}
 
 signal_dispatcher::~signal_dispatcher() {
-    if (on_keyboard_interrupt_) release_keyboard_interrupt();
+    release_termination();
     signals::release_slot(slot_);
 }
 
@@ -120,21 +120,29 @@ void signal_dispatcher::dispatch() noexcept {
             }
         }
     }
-    if (on_keyboard_interrupt_ && signals::take_keyboard_interrupts(slot_) != 0) {
-        on_keyboard_interrupt_();
+    if (!terminating_.empty()) {
+        if (const int signo = signals::take_termination(slot_)) on_terminate_(signo);
     }
 }
 
-bool signal_dispatcher::claim_keyboard_interrupt(std::function<void()> on_interrupt) {
-    if (!signals::claim_keyboard_interrupt(slot_)) return false;
-    on_keyboard_interrupt_ = std::move(on_interrupt);
-    return true;
+void signal_dispatcher::claim_termination(std::span<const int> signals, unsigned force_exit_count,
+                                          std::function<void(int)> on_terminate) {
+    on_terminate_ = std::move(on_terminate);
+    terminating_.reserve(signals.size());
+    for (const int signo : signals) {
+        if (std::find(terminating_.begin(), terminating_.end(), signo) != terminating_.end()) {
+            continue;
+        }
+        if (signals::claim_termination(slot_, signo, force_exit_count)) {
+            terminating_.push_back(signo);
+        }
+    }
 }
 
-void signal_dispatcher::release_keyboard_interrupt() noexcept {
-    if (!on_keyboard_interrupt_) return;
-    on_keyboard_interrupt_ = nullptr;
-    signals::release_keyboard_interrupt(slot_);
+void signal_dispatcher::release_termination() noexcept {
+    for (const int signo : terminating_)
+        signals::release_termination(slot_, signo);
+    terminating_.clear();
 }
 
 }  // namespace anyio::detail

@@ -10,6 +10,7 @@
 #include <array>
 #include <csignal>
 #include <functional>
+#include <span>
 #include <vector>
 
 namespace anyio::detail {
@@ -34,9 +35,12 @@ public:
 
     void dispatch() noexcept;
 
-    // Ctrl+C for anyio::run (see signals::claim_keyboard_interrupt).
-    bool claim_keyboard_interrupt(std::function<void()> on_interrupt);
-    void release_keyboard_interrupt() noexcept;
+    // Ctrl+C and graceful termination for anyio::run (see signals::claim_termination):
+    // claims each signal that is at its default disposition; `on_terminate(signo)` runs on
+    // the loop for the first one that arrives.
+    void claim_termination(std::span<const int> signals, unsigned force_exit_count,
+                           std::function<void(int)> on_terminate);
+    void release_termination() noexcept;
 
 private:
     void deliver_merged(int signo, const signals::occurrence& o) noexcept;
@@ -49,7 +53,8 @@ private:
     int slot_;
     std::vector<receiver_state*> receivers_;
     std::array<int, _NSIG> loop_refs_{};  // receivers on this loop per signal
-    std::function<void()> on_keyboard_interrupt_;
+    std::vector<int> terminating_;        // claimed by claim_termination
+    std::function<void(int)> on_terminate_;
 };
 
 }  // namespace anyio::detail

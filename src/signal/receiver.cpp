@@ -114,7 +114,7 @@ bool signal_receiver::is_open() const noexcept {
 
 signal_receiver open_signal_receiver(std::span<const int> signals, receiver_options options) {
     detail::task_state& task = detail::require_task("open_signal_receiver()");
-    detail::signals::validate(signals);
+    detail::signals::validate(signals, "anyio::open_signal_receiver");
     if (options.queue_capacity == 0 ||
         options.queue_capacity > receiver_options::max_queue_capacity) {
         throw std::invalid_argument("anyio::open_signal_receiver: queue_capacity " +

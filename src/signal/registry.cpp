@@ -24,15 +24,17 @@ struct slot {
     std::atomic<wakeup*> waker{nullptr};
     // Signals (bit signo) this slot's receivers want; loop writes, handler reads.
     std::array<std::atomic<std::uint64_t>, 2> wanted{};
-    // The slot's run() treats SIGINT as Ctrl+C; loop writes, handler reads.
-    std::atomic<bool> keyboard_interrupt{false};
+    // Signals the slot's run() treats as a request to terminate (SIGINT: Ctrl+C); loop
+    // writes, handler reads.
+    std::array<std::atomic<std::uint64_t>, 2> terminating{};
     // Handler increments, loop exchanges with 0.
     std::array<std::atomic<unsigned>, _NSIG> counts{};
     std::array<std::atomic<unsigned long long>, _NSIG> first_sequence{};
     std::array<sender_record, _NSIG> latest{};  // written before the count is raised
     realtime_queue realtime;                    // handlers push, the loop pops
     std::array<std::atomic<std::uint64_t>, _NSIG> realtime_dropped{};
-    std::atomic<unsigned> keyboard_interrupts{0};
+    // The first terminating signal that reached the slot (0: none); handler CAS, loop reads.
+    std::atomic<int> termination{0};
     bool in_use = false;  // guarded by registry_mutex
 };
 
@@ -50,23 +52,29 @@ std::array<std::atomic<int>, _NSIG> receiver_refs{};
 std::atomic<int> slots_high_water{0};
 std::atomic<int> handlers_in_flight{0};  // the handler's side of release_slot's wait
 std::atomic<unsigned long long> sequence{0};
-std::atomic<int> keyboard_interrupt_claims{0};
-std::atomic<unsigned> keyboard_interrupt_presses{0};
+// run() claims per signal (mutex writes, handler reads), and how many terminating
+// signals arrived since the first claim; the `force_exit_at`-th one ends the process.
+std::array<std::atomic<int>, _NSIG> termination_claims{};
+std::atomic<int> total_termination_claims{0};
+std::atomic<unsigned> termination_presses{0};
+std::atomic<unsigned> force_exit_at{2};
 // SIGRTMIN is a libc call; the handler reads this copy.
 std::atomic<int> realtime_min{SIGRTMIN};
 
-bool has_bit(const slot& s, int signo) noexcept {
+using signal_bits = std::array<std::atomic<std::uint64_t>, 2>;
+
+bool has_bit(const signal_bits& bits, int signo) noexcept {
     const auto word = static_cast<std::size_t>(signo / 64);
-    return (s.wanted[word].load(std::memory_order_acquire) >> (signo % 64) & 1U) != 0;
+    return (bits[word].load(std::memory_order_acquire) >> (signo % 64) & 1U) != 0;
 }
 
-void set_bit(slot& s, int signo, bool on) noexcept {
+void set_bit(signal_bits& bits, int signo, bool on) noexcept {
     const auto word = static_cast<std::size_t>(signo / 64);
     const std::uint64_t bit = std::uint64_t{1} << (signo % 64);
     if (on) {
-        s.wanted[word].fetch_or(bit, std::memory_order_release);
+        bits[word].fetch_or(bit, std::memory_order_release);
     } else {
-        s.wanted[word].fetch_and(~bit, std::memory_order_release);
+        bits[word].fetch_and(~bit, std::memory_order_release);
     }
 }
 
@@ -74,19 +82,19 @@ void wake(const slot& s) noexcept {
     if (wakeup* w = s.waker.load(std::memory_order_acquire)) w->notify();
 }
 
-[[noreturn]] void force_exit_by_sigint() noexcept {
+// The process ends the way `signo` ends it by default. Async-signal-safe.
+[[noreturn]] void force_exit_by(int signo) noexcept {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGINT, &dfl, nullptr);
-    ::raise(SIGINT);  // pending (blocked while we run); delivered when the handler returns
-    ::sigset_t only_sigint;
-    ::sigemptyset(&only_sigint);
-    ::sigaddset(&only_sigint, SIGINT);
-    ::pthread_sigmask(SIG_UNBLOCK, &only_sigint, nullptr);
-    ::_exit(128 + SIGINT);  // not reached
+    ::sigaction(signo, &dfl, nullptr);
+    ::raise(signo);  // pending (blocked while a handler runs); delivered once unblocked
+    ::sigset_t only;
+    ::sigemptyset(&only);
+    ::sigaddset(&only, signo);
+    ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+    ::_exit(128 + signo);  // not reached unless the default action is to ignore
 }
 
-// The one handler. Async-signal-safe: atomics, write(2), sigaction(2), raise(3) only.
 sender sender_of(const siginfo_t* info) noexcept {
     if (info == nullptr) return {};
     return {info->si_pid, info->si_uid, info->si_code,
@@ -102,7 +110,7 @@ void on_signal(int signo, siginfo_t* info, void* /*context*/) {
         const sender from = sender_of(info);
         for (int i = 0; i < high; ++i) {
             slot& s = slots[static_cast<std::size_t>(i)];
-            if (!has_bit(s, signo)) continue;
+            if (!has_bit(s.wanted, signo)) continue;
             if (signo >= realtime_min.load(std::memory_order_relaxed)) {
                 if (!s.realtime.push({signo, seq, from})) {
                     s.realtime_dropped[static_cast<std::size_t>(signo)].fetch_add(1);
@@ -117,12 +125,13 @@ void on_signal(int signo, siginfo_t* info, void* /*context*/) {
             }
             wake(s);
         }
-    } else if (signo == SIGINT && keyboard_interrupt_claims.load() > 0) {
-        if (keyboard_interrupt_presses.fetch_add(1) >= 1) force_exit_by_sigint();
+    } else if (termination_claims[static_cast<std::size_t>(signo)].load() > 0) {
+        if (termination_presses.fetch_add(1) + 1 >= force_exit_at.load()) force_exit_by(signo);
         for (int i = 0; i < high; ++i) {
             slot& s = slots[static_cast<std::size_t>(i)];
-            if (!s.keyboard_interrupt.load()) continue;
-            s.keyboard_interrupts.fetch_add(1);
+            if (!has_bit(s.terminating, signo)) continue;
+            int none = 0;
+            s.termination.compare_exchange_strong(none, signo);
             wake(s);
         }
     }
@@ -170,14 +179,14 @@ std::string signal_name(int signo) {
 
 }  // namespace
 
-void validate(std::span<const int> signals) {
+void validate(std::span<const int> signals, const char* who) {
     if (signals.empty()) {
-        throw std::invalid_argument("anyio::open_signal_receiver: the list of signals is empty");
+        throw std::invalid_argument(std::string(who) + ": the list of signals is empty");
     }
     for (const int signo : signals) {
         const char* why = nullptr;
         if (signo < 1 || signo > SIGRTMAX || signo > max_signal) {
-            throw std::invalid_argument("anyio::open_signal_receiver: " + std::to_string(signo) +
+            throw std::invalid_argument(std::string(who) + ": " + std::to_string(signo) +
                                         " is not a signal number (valid: 1.." +
                                         std::to_string(SIGRTMAX) + ")");
         }
@@ -189,8 +198,7 @@ void validate(std::span<const int> signals) {
             why = "is reserved by the C library";
         }
         if (why != nullptr) {
-            throw std::invalid_argument("anyio::open_signal_receiver: " + signal_name(signo) + " " +
-                                        why);
+            throw std::invalid_argument(std::string(who) + ": " + signal_name(signo) + " " + why);
         }
     }
 }
@@ -206,7 +214,7 @@ int acquire_slot(wakeup& waker) {
         for (auto& d : s.realtime_dropped)
             d.store(0);
         s.realtime.reset();
-        s.keyboard_interrupts.store(0);
+        s.termination.store(0);
         s.waker.store(&waker, std::memory_order_release);
         if (slots_high_water.load() <= i) slots_high_water.store(i + 1);
         return i;
@@ -218,7 +226,8 @@ void release_slot(int index) noexcept {
     slot& s = slots[static_cast<std::size_t>(index)];
     for (auto& w : s.wanted)
         w.store(0);
-    s.keyboard_interrupt.store(false);
+    for (auto& w : s.terminating)
+        w.store(0);
     s.waker.store(nullptr);
     // A handler that loaded the old waker may still be about to use it: wait it out so
     // the loop can free it and close its fd safely. Handlers are short and never block.
@@ -242,7 +251,7 @@ void subscribe(int index, std::span<const int> signals) {
     }
     for (const int signo : signals) {
         receiver_refs[static_cast<std::size_t>(signo)].fetch_add(1);
-        set_bit(s, signo, true);
+        set_bit(s.wanted, signo, true);
     }
 }
 
@@ -251,7 +260,7 @@ bool unsubscribe(int index, int signo, bool last_in_loop) noexcept {
     // Restore first: a signal arriving from here on reaches the old disposition instead
     // of a handler with nobody left to count it.
     release(signo);
-    if (last_in_loop) set_bit(slots[static_cast<std::size_t>(index)], signo, false);
+    if (last_in_loop) set_bit(slots[static_cast<std::size_t>(index)].wanted, signo, false);
     return receiver_refs[static_cast<std::size_t>(signo)].fetch_sub(1) == 1;
 }
 
@@ -285,31 +294,34 @@ std::uint64_t take_realtime_dropped(int index, int signo) noexcept {
         .exchange(0);
 }
 
-bool claim_keyboard_interrupt(int index) {
+bool claim_termination(int index, int signo, unsigned force_exit_count) {
     const std::lock_guard lock(registry_mutex);
-    signal_entry& e = entries[SIGINT];
-    if (e.refs > 0) {
-        if (e.saved.sa_handler != SIG_DFL || (e.saved.sa_flags & SA_SIGINFO) != 0) return false;
-    } else {
-        struct sigaction current {};
-        ::sigaction(SIGINT, nullptr, &current);
-        if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return false;
+    signal_entry& e = entries[static_cast<std::size_t>(signo)];
+    const struct sigaction* found = &e.saved;
+    struct sigaction current {};
+    if (e.refs == 0) {
+        ::sigaction(signo, nullptr, &current);
+        found = &current;
     }
-    retain(SIGINT);
-    if (keyboard_interrupt_claims.fetch_add(1) == 0) keyboard_interrupt_presses.store(0);
-    slots[static_cast<std::size_t>(index)].keyboard_interrupt.store(true);
+    if ((found->sa_flags & SA_SIGINFO) != 0 || found->sa_handler != SIG_DFL) return false;
+    retain(signo);
+    if (total_termination_claims.fetch_add(1) == 0) termination_presses.store(0);
+    termination_claims[static_cast<std::size_t>(signo)].fetch_add(1);
+    force_exit_at.store(force_exit_count);
+    set_bit(slots[static_cast<std::size_t>(index)].terminating, signo, true);
     return true;
 }
 
-void release_keyboard_interrupt(int index) noexcept {
+void release_termination(int index, int signo) noexcept {
     const std::lock_guard lock(registry_mutex);
-    slots[static_cast<std::size_t>(index)].keyboard_interrupt.store(false);
-    keyboard_interrupt_claims.fetch_sub(1);
-    release(SIGINT);
+    set_bit(slots[static_cast<std::size_t>(index)].terminating, signo, false);
+    termination_claims[static_cast<std::size_t>(signo)].fetch_sub(1);
+    total_termination_claims.fetch_sub(1);
+    release(signo);
 }
 
-unsigned take_keyboard_interrupts(int index) noexcept {
-    return slots[static_cast<std::size_t>(index)].keyboard_interrupts.exchange(0);
+int take_termination(int index) noexcept {
+    return slots[static_cast<std::size_t>(index)].termination.exchange(0);
 }
 
 }  // namespace anyio::detail::signals

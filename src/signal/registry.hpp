@@ -19,8 +19,9 @@ namespace anyio::detail::signals {
 // Highest signal number we track (SIGRTMAX is a runtime value; _NSIG is its bound).
 inline constexpr int max_signal = _NSIG - 1;
 
-// Refuses what cannot or must not be caught; the message names the signal.
-void validate(std::span<const int> signals);
+// Refuses what cannot or must not be caught; the message starts with `who` and names the
+// signal.
+void validate(std::span<const int> signals, const char* who);
 
 // A loop's seat at the table: the handler counts the loop's signals into it and wakes
 // the loop through `waker`. Acquire from the loop thread; release before the waker dies.
@@ -49,10 +50,14 @@ bool pop_realtime(int slot, queued_signal& out) noexcept;
 // Occurrences of `signo` the slot's ring had no room for since the last call.
 std::uint64_t take_realtime_dropped(int slot, int signo) noexcept;
 
-// Ctrl+C for anyio::run. claim_keyboard_interrupt() returns false (and changes nothing)
-// unless SIGINT is at its default disposition (or anyio holds it and found SIG_DFL).
-bool claim_keyboard_interrupt(int slot);
-void release_keyboard_interrupt(int slot) noexcept;
-unsigned take_keyboard_interrupts(int slot) noexcept;
+// Ctrl+C and graceful termination for anyio::run. claim_termination() returns false (and
+// changes nothing) unless `signo` is at its default disposition (or anyio holds it and
+// found SIG_DFL). While a receiver of `signo` is open anywhere, it owns the signal.
+// The `force_exit_count`-th terminating signal in the process (2: the second Ctrl+C)
+// ends the process by that signal, right in the handler.
+bool claim_termination(int slot, int signo, unsigned force_exit_count);
+void release_termination(int slot, int signo) noexcept;
+// The first terminating signal that reached the slot since the last call, or 0.
+int take_termination(int slot) noexcept;
 
 }  // namespace anyio::detail::signals
