@@ -145,6 +145,18 @@ private:
     return open_signal_receiver(std::span<const int>(signals.begin(), signals.size()), options);
 }
 
+// For code that forks and execs by itself: call it in the child between fork() and exec()
+// so the new program starts with every signal at its default disposition and an empty
+// signal mask, whatever this process had installed or blocked (anyio's own process
+// spawning does the same). Async-signal-safe.
+void reset_signals_for_child() noexcept;
+
+// fork() without exec: the child starts with no receivers; every disposition anyio had
+// installed is back to what it was before, and the child may open receivers of its own in
+// a new anyio::run (on a thread that runs no loop). Loops copied from the parent cannot
+// receive signals in the child, and no handler in the child ever writes to the parent's
+// descriptors.
+
 template <std::convertible_to<int>... Signals>
 [[nodiscard]] signal_receiver open_signal_receiver(Signals... signals) {
     const int list[] = {0, static_cast<int>(signals)...};

@@ -5,19 +5,28 @@
 #include "signal/registry.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 namespace anyio::detail {
 
 signal_dispatcher::signal_dispatcher(loop& owner)
-    : owner_(owner), slot_(signals::acquire_slot(owner.waker())) {}
+    : owner_(owner),
+      slot_(signals::acquire_slot(owner.waker())),
+      generation_(signals::generation()) {}
 
 signal_dispatcher::~signal_dispatcher() {
+    if (!current()) return;  // inherited through fork(): the slot is not ours any more
     release_termination();
     signals::release_slot(slot_);
 }
 
 void signal_dispatcher::add(receiver_state& receiver) {
+    if (!current()) {
+        throw std::logic_error(
+            "anyio::open_signal_receiver: this event loop was copied into a child by fork(); "
+            "open receivers in a new anyio::run in the child (from a thread without a loop)");
+    }
     // Deliver what already arrived to the receivers that were open when it arrived.
     dispatch();
     receivers_.reserve(receivers_.size() + 1);
@@ -29,6 +38,11 @@ void signal_dispatcher::add(receiver_state& receiver) {
 }
 
 std::vector<signal_info> signal_dispatcher::remove(receiver_state& receiver) noexcept {
+    if (!current()) {
+        std::erase(receivers_, &receiver);
+        receiver.dispatcher = nullptr;
+        return {};
+    }
     dispatch();
     std::vector<int> orphaned;
     for (const int signo : receiver.signals) {
@@ -81,6 +95,7 @@ bool signal_dispatcher::deliver_realtime(const unsigned long long* before) noexc
 }
 
 void signal_dispatcher::dispatch() noexcept {
+    if (!current()) return;
     struct arrival {
         int signo;
         signals::occurrence o;
@@ -140,6 +155,10 @@ void signal_dispatcher::claim_termination(std::span<const int> signals, unsigned
 }
 
 void signal_dispatcher::release_termination() noexcept {
+    if (!current()) {
+        terminating_.clear();
+        return;
+    }
     for (const int signo : terminating_)
         signals::release_termination(slot_, signo);
     terminating_.clear();

@@ -49,8 +49,12 @@ private:
     // true if it stopped at a later one.
     bool deliver_realtime(const unsigned long long* before) noexcept;
 
+    // False in a child of fork() for a loop copied from the parent: its slot is gone.
+    [[nodiscard]] bool current() const noexcept { return generation_ == signals::generation(); }
+
     loop& owner_;
     int slot_;
+    unsigned generation_;
     std::vector<receiver_state*> receivers_;
     std::array<int, _NSIG> loop_refs_{};  // receivers on this loop per signal
     std::vector<int> terminating_;        // claimed by claim_termination

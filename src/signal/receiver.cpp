@@ -87,6 +87,10 @@ signal_info receive_awaiter_base::take() {
 
 }  // namespace detail
 
+void reset_signals_for_child() noexcept {
+    detail::signals::reset_for_child();
+}
+
 signal_receiver::signal_receiver(std::unique_ptr<detail::receiver_state> state) noexcept
     : state_(std::move(state)) {}
 

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include <pthread.h>
 #include <unistd.h>
 
 namespace anyio::detail::signals {
@@ -58,6 +59,12 @@ std::array<std::atomic<int>, _NSIG> termination_claims{};
 std::atomic<int> total_termination_claims{0};
 std::atomic<unsigned> termination_presses{0};
 std::atomic<unsigned> force_exit_at{2};
+// Bumped in the child of every fork(): the parent's loops, copied into the child, hold
+// slots of an older generation and must leave the registry alone.
+std::atomic<unsigned> fork_generation{0};
+// The process the slots belong to: a handler running in a freshly forked child (before
+// the registry was reset) must not write the parent's eventfds.
+std::atomic<pid_t> owner_pid{0};
 // SIGRTMIN is a libc call; the handler reads this copy.
 std::atomic<int> realtime_min{SIGRTMIN};
 
@@ -103,6 +110,10 @@ sender sender_of(const siginfo_t* info) noexcept {
 
 void on_signal(int signo, siginfo_t* info, void* /*context*/) {
     const int saved_errno = errno;
+    if (::getpid() != owner_pid.load()) {
+        errno = saved_errno;
+        return;
+    }
     handlers_in_flight.fetch_add(1);
     const int high = slots_high_water.load();
     if (receiver_refs[static_cast<std::size_t>(signo)].load() > 0) {
@@ -177,7 +188,70 @@ std::string signal_name(int signo) {
     return name + " (" + std::to_string(signo) + ")";
 }
 
+void before_fork() noexcept {
+    registry_mutex.lock();
+}
+void after_fork_in_parent() noexcept {
+    registry_mutex.unlock();
+}
+
+// The child starts with no loops of its own: give every signal back its previous
+// disposition, forget every slot and claim, and let the copied loops know they are stale.
+void after_fork_in_child() noexcept {
+    owner_pid.store(::getpid());
+    for (int signo = 1; signo <= max_signal; ++signo) {
+        signal_entry& e = entries[static_cast<std::size_t>(signo)];
+        if (e.refs > 0) {
+            struct sigaction current {};
+            ::sigaction(signo, nullptr, &current);
+            if (handler_is_ours(current)) ::sigaction(signo, &e.saved, nullptr);
+        }
+        e.refs = 0;
+        receiver_refs[static_cast<std::size_t>(signo)].store(0);
+        termination_claims[static_cast<std::size_t>(signo)].store(0);
+    }
+    for (slot& s : slots) {
+        s.waker.store(nullptr);
+        for (auto& w : s.wanted)
+            w.store(0);
+        for (auto& w : s.terminating)
+            w.store(0);
+        s.in_use = false;
+    }
+    total_termination_claims.store(0);
+    handlers_in_flight.store(0);
+    fork_generation.fetch_add(1);
+    registry_mutex.unlock();
+}
+
+// Once per process, before the first slot exists.
+void install_fork_handlers() {
+    static const bool installed = [] {
+        owner_pid.store(::getpid());
+        ::pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+        return true;
+    }();
+    (void)installed;
+}
+
 }  // namespace
+
+unsigned generation() noexcept {
+    return fork_generation.load();
+}
+
+void reset_for_child() noexcept {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigemptyset(&dfl.sa_mask);
+    for (int signo = 1; signo <= max_signal; ++signo) {
+        if (signo == SIGKILL || signo == SIGSTOP) continue;
+        ::sigaction(signo, &dfl, nullptr);  // fails harmlessly for libc-reserved signals
+    }
+    ::sigset_t empty;
+    ::sigemptyset(&empty);
+    ::pthread_sigmask(SIG_SETMASK, &empty, nullptr);
+}
 
 void validate(std::span<const int> signals, const char* who) {
     if (signals.empty()) {
@@ -204,6 +278,7 @@ void validate(std::span<const int> signals, const char* who) {
 }
 
 int acquire_slot(wakeup& waker) {
+    install_fork_handlers();
     const std::lock_guard lock(registry_mutex);
     for (int i = 0; i < max_slots; ++i) {
         slot& s = slots[static_cast<std::size_t>(i)];

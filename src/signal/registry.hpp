@@ -23,6 +23,14 @@ inline constexpr int max_signal = _NSIG - 1;
 // signal.
 void validate(std::span<const int> signals, const char* who);
 
+// Incremented in the child of each fork(): a loop whose slot is of an older generation
+// was copied from the parent and must not touch the registry.
+unsigned generation() noexcept;
+
+// For a child between fork() and exec(): every signal's disposition to SIG_DFL and an
+// empty signal mask. Async-signal-safe.
+void reset_for_child() noexcept;
+
 // A loop's seat at the table: the handler counts the loop's signals into it and wakes
 // the loop through `waker`. Acquire from the loop thread; release before the waker dies.
 int acquire_slot(wakeup& waker);
