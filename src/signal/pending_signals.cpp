@@ -11,10 +11,12 @@ void apply_sender(signal_info& info, const signals::sender& from) noexcept {
 }
 }  // namespace
 
-pending_signals::pending_signals(std::size_t standard_signals, std::size_t queue_capacity)
-    : ring_(standard_signals + queue_capacity), queue_capacity_(queue_capacity) {
+pending_signals::pending_signals(std::size_t standard_signals, std::size_t realtime_signals,
+                                 std::size_t queue_capacity)
+    : ring_(standard_signals + realtime_signals + queue_capacity), queue_capacity_(queue_capacity) {
     merged_at_.fill(none);
     last_queued_at_.fill(none);
+    drop_report_at_.fill(none);
 }
 
 signal_info& pending_signals::push_back(int signo) noexcept {
@@ -43,8 +45,6 @@ void pending_signals::add_queued(int signo, const signals::sender& from) noexcep
     signal_info& info = push_back(signo);
     info.count = 1;
     apply_sender(info, from);
-    info.overflowed = overflow_[s];
-    overflow_[s] = 0;
     ++queued_;
     last_queued_at_[s] = head_ + size_ - 1;
 }
@@ -54,8 +54,11 @@ void pending_signals::add_overflow(int signo, std::uint64_t dropped) noexcept {
     const auto s = static_cast<std::size_t>(signo);
     if (last_queued_at_[s] != none) {
         at(last_queued_at_[s]).overflowed += dropped;
+    } else if (drop_report_at_[s] != none) {
+        at(drop_report_at_[s]).overflowed += dropped;
     } else {
-        overflow_[s] += dropped;
+        push_back(signo).overflowed = dropped;  // room reserved: one per real-time signal
+        drop_report_at_[s] = head_ + size_ - 1;
     }
 }
 
@@ -64,6 +67,8 @@ signal_info pending_signals::pop_front() noexcept {
     const auto s = static_cast<std::size_t>(info.signo);
     if (merged_at_[s] == head_) {
         merged_at_[s] = none;
+    } else if (drop_report_at_[s] == head_) {
+        drop_report_at_[s] = none;
     } else {
         --queued_;
         if (last_queued_at_[s] == head_) last_queued_at_[s] = none;

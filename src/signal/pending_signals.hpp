@@ -1,8 +1,8 @@
 #pragma once
 // What one receiver has received but not yet handed out, in first-arrival order:
-// at most one merged item per standard signal, plus up to `queue_capacity` real-time
-// occurrences. The storage is sized at open, so a storm costs no memory and delivery
-// never allocates.
+// at most one merged item per standard signal, up to `queue_capacity` real-time
+// occurrences, and at most one drop report per real-time signal. The storage is sized at open, so a
+// storm costs no memory and delivery never allocates.
 
 #include <anyio/signals.hpp>
 
@@ -18,13 +18,15 @@ namespace anyio::detail {
 
 class pending_signals {
 public:
-    pending_signals(std::size_t standard_signals, std::size_t queue_capacity);
+    pending_signals(std::size_t standard_signals, std::size_t realtime_signals,
+                    std::size_t queue_capacity);
 
     // A standard signal: merged into its pending item if there is one.
     void add_merged(int signo, std::uint64_t count, const signals::sender& from) noexcept;
     // A real-time occurrence: its own item, or counted as overflow when the queue is full.
     void add_queued(int signo, const signals::sender& from) noexcept;
-    // Occurrences the loop itself had to drop (its ring was full).
+    // Occurrences dropped (the receiver's queue or the loop's ring was full): reported on
+    // the newest queued item of the signal, or else on an item of their own (count 0).
     void add_overflow(int signo, std::uint64_t dropped) noexcept;
 
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
@@ -44,7 +46,7 @@ private:
     std::size_t queue_capacity_;
     std::array<std::size_t, _NSIG> merged_at_{};       // absolute index of a standard item, or none
     std::array<std::size_t, _NSIG> last_queued_at_{};  // newest real-time item per signal
-    std::array<std::uint64_t, _NSIG> overflow_{};      // dropped, not yet reported
+    std::array<std::size_t, _NSIG> drop_report_at_{};  // pending count-0 item per signal
 };
 
 }  // namespace anyio::detail

@@ -131,10 +131,10 @@ signal_receiver open_signal_receiver(std::span<const int> signals, receiver_opti
             distinct.push_back(signo);
         }
     }
-    const bool any_realtime =
-        std::any_of(distinct.begin(), distinct.end(), [](int signo) { return signo >= SIGRTMIN; });
+    const auto realtime = static_cast<std::size_t>(std::count_if(
+        distinct.begin(), distinct.end(), [](int signo) { return signo >= SIGRTMIN; }));
     auto state = std::make_unique<detail::receiver_state>(
-        std::move(distinct), any_realtime ? options.queue_capacity : 0);
+        std::move(distinct), realtime, realtime != 0 ? options.queue_capacity : 0);
     state->owner = task.owner;
     task.owner->signals().add(*state);
     return signal_receiver(std::move(state));

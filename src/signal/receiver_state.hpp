@@ -16,8 +16,10 @@ class loop;
 class signal_dispatcher;
 
 struct receiver_state {
-    receiver_state(std::vector<int> distinct_signals, std::size_t queue_capacity)
-        : signals(std::move(distinct_signals)), pending(signals.size(), queue_capacity) {
+    receiver_state(std::vector<int> distinct_signals, std::size_t realtime_signals,
+                   std::size_t queue_capacity)
+        : signals(std::move(distinct_signals)),
+          pending(signals.size() - realtime_signals, realtime_signals, queue_capacity) {
         for (const int signo : signals)
             wanted.set(static_cast<std::size_t>(signo));
     }
