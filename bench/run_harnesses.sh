@@ -15,7 +15,10 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target signal_echo runtime_ops micro
 mkdir -p "$out"
 printf 'anyio_cpp\t-\t%s\n' "$root/build/release/bench/signal_echo" >"$out/signal_targets.tsv"
-printf 'anyio_cpp\t%s\n' "$root/build/release/bench/runtime_ops" >"$out/runtime_targets.tsv"
+{
+    printf 'anyio_cpp\t%s\n' "$root/build/release/bench/runtime_ops"
+    printf 'anyio_cpp_ec\t%s --ec\tops=cancel_sleepers\n' "$root/build/release/bench/runtime_ops"
+} >"$out/runtime_targets.tsv"
 if [ "$which" != runtime ]; then
     BENCH_BUILD_DIR="$out/signals" EXTRA_TARGETS="$out/signal_targets.tsv" \
         ONLY="${SIGNAL_TARGETS:-raw_sigwaitinfo raw_signalfd_epoll selfpipe_epoll asio_signal_set libuv_signal tokio_signal go_signal py_trio py_anyio_trio anyio_cpp}" \

@@ -10,10 +10,11 @@ namespace anyio {
 class event;
 
 namespace detail {
-class event_wait_awaiter : blocking_operation {
+class event_wait_awaiter : protected blocking_operation {
 public:
     explicit event_wait_awaiter(event& ev) noexcept : event_(ev) {}
-    event_wait_awaiter(const event_wait_awaiter&) = delete;
+    // Movable until awaited (unless_cancelled wraps it).
+    event_wait_awaiter(event_wait_awaiter&&) noexcept = default;
     event_wait_awaiter& operator=(const event_wait_awaiter&) = delete;
     ~event_wait_awaiter() = default;
 

@@ -66,7 +66,8 @@ struct receiver_state;
 class receive_awaiter_base : protected blocking_operation {
 public:
     explicit receive_awaiter_base(receiver_state* state) noexcept : state_(state) {}
-    receive_awaiter_base(const receive_awaiter_base&) = delete;
+    // Movable until awaited (unless_cancelled wraps it).
+    receive_awaiter_base(receive_awaiter_base&&) noexcept = default;
     receive_awaiter_base& operator=(const receive_awaiter_base&) = delete;
     ~receive_awaiter_base() = default;
 

@@ -6,6 +6,9 @@
 
 #include <chrono>
 #include <coroutine>
+#include <optional>
+#include <type_traits>
+#include <utility>
 
 namespace anyio {
 
@@ -32,17 +35,18 @@ public:
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h);
     void await_resume() const {
-        if (cancelled_) throw cancelled{};
+        if (aborted_) throw cancelled{};
     }
 
-private:
-    bool cancelled_ = false;
+protected:
+    bool aborted_ = false;  // the task was cancelled: await_resume throws
 };
 
-class sleep_awaiter : blocking_operation {
+class sleep_awaiter : protected blocking_operation {
 public:
     explicit sleep_awaiter(clock::time_point deadline) noexcept { timer_.when = deadline; }
-    sleep_awaiter(const sleep_awaiter&) = delete;
+    // Movable until awaited (unless_cancelled wraps it).
+    sleep_awaiter(sleep_awaiter&&) noexcept = default;
     sleep_awaiter& operator=(const sleep_awaiter&) = delete;
     ~sleep_awaiter() = default;
 
@@ -63,6 +67,41 @@ private:
 // every other ready task run once before this one continues. Loop thread only.
 [[nodiscard]] inline detail::checkpoint_awaiter checkpoint() noexcept {
     return {};
+}
+
+namespace detail {
+// unless_cancelled(awaitable): the same operation, reporting cancellation as a value.
+template <class Awaiter>
+class unless_cancelled_awaiter : public Awaiter {
+public:
+    explicit unless_cancelled_awaiter(Awaiter&& inner) noexcept : Awaiter(std::move(inner)) {}
+    auto await_resume() {
+        using result_t = decltype(std::declval<Awaiter&>().await_resume());
+        if constexpr (std::is_void_v<result_t>) {
+            if (this->aborted_) return false;
+            Awaiter::await_resume();
+            return true;
+        } else {
+            if (this->aborted_) return std::optional<result_t>();
+            return std::optional<result_t>(Awaiter::await_resume());
+        }
+    }
+};
+}  // namespace detail
+
+// Error-code style cancellation for one operation: instead of throwing `cancelled`,
+// `co_await unless_cancelled(op)` yields false (or an empty std::optional for operations
+// that produce a value) when the task's scope is cancelled. The scope stays cancelled
+// (every later checkpoint still throws), so return promptly. It saves the cost of a C++
+// throw (about 1 us with g++ 12) where a task only needs to stop, e.g. a server's many
+// idle waiters at shutdown. Works with checkpoint, sleep, sleep_until, event::wait and
+// signal_receiver::receive / receive_info.
+template <class Awaiter>
+requires(!std::is_lvalue_reference_v<Awaiter>) && requires(Awaiter& a) {
+    a.await_resume();
+}
+[[nodiscard]] auto unless_cancelled(Awaiter&& op) noexcept {
+    return detail::unless_cancelled_awaiter<std::remove_cvref_t<Awaiter>>(std::move(op));
 }
 
 // Sleeps until `deadline` (monotonic). A checkpoint; cancellation ends the sleep at once

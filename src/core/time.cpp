@@ -17,7 +17,7 @@ void blocking_operation::throw_if_aborted() const {
 bool checkpoint_awaiter::await_suspend(std::coroutine_handle<> h) {
     task_state& task = require_task("checkpoint()");
     if (effectively_cancelled(task)) {
-        cancelled_ = true;
+        aborted_ = true;
         return false;
     }
     task.resume_point = h;

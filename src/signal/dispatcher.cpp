@@ -11,9 +11,7 @@
 namespace anyio::detail {
 
 signal_dispatcher::signal_dispatcher(loop& owner)
-    : owner_(owner),
-      slot_(signals::acquire_slot(owner.waker())),
-      generation_(signals::generation()) {}
+    : slot_(signals::acquire_slot(owner.waker())), generation_(signals::generation()) {}
 
 signal_dispatcher::~signal_dispatcher() {
     if (!current()) return;  // inherited through fork(): the slot is not ours any more

@@ -52,7 +52,6 @@ private:
     // False in a child of fork() for a loop copied from the parent: its slot is gone.
     [[nodiscard]] bool current() const noexcept { return generation_ == signals::generation(); }
 
-    loop& owner_;
     int slot_;
     unsigned generation_;
     std::vector<receiver_state*> receivers_;

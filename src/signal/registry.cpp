@@ -355,8 +355,8 @@ bool is_realtime(int signo) noexcept {
     return signo >= realtime_min.load();
 }
 
-bool peek_realtime_sequence(int index, unsigned long long& sequence) noexcept {
-    return slots[static_cast<std::size_t>(index)].realtime.peek_sequence(sequence);
+bool peek_realtime_sequence(int index, unsigned long long& next) noexcept {
+    return slots[static_cast<std::size_t>(index)].realtime.peek_sequence(next);
 }
 
 bool pop_realtime(int index, queued_signal& out) noexcept {

@@ -53,7 +53,7 @@ struct occurrence {
 occurrence take(int slot, int signo) noexcept;
 // Real-time signals are queued per occurrence instead of counted.
 [[nodiscard]] bool is_realtime(int signo) noexcept;
-bool peek_realtime_sequence(int slot, unsigned long long& sequence) noexcept;
+bool peek_realtime_sequence(int slot, unsigned long long& next) noexcept;
 bool pop_realtime(int slot, queued_signal& out) noexcept;
 // Occurrences of `signo` the slot's ring had no room for since the last call.
 std::uint64_t take_realtime_dropped(int slot, int signo) noexcept;
