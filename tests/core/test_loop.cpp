@@ -5,6 +5,8 @@
 #include "core/deadline_heap.hpp"
 #include "core/loop.hpp"
 
+#include "support/run_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,24 +22,8 @@
 namespace {
 
 using namespace std::chrono_literals;
+using anyio_test::run_guarded;
 using steady = std::chrono::steady_clock;
-
-// Runs `body` under a generous deadline so that a lost wake-up fails the test instead of
-// hanging it: a hang guard, never a speed assertion. The guard checks cancel_called()
-// rather than relying on fail_after, so it also notices an expiry whose `cancelled` was
-// caught further in.
-constexpr auto hang_guard = 60s;
-
-template <class F>
-void run_guarded(F body) {
-    bool expired = false;
-    anyio::run([&]() -> anyio::task<> {
-        anyio::cancel_scope guard(anyio::deadline_after(hang_guard));
-        co_await guard.run(body);
-        expired = guard.cancel_called();
-    });
-    if (expired) ADD_FAILURE() << "the hang guard expired: something never woke up";
-}
 
 // ---------------------------------------------------------------------------------------
 // sleep, sleep_until, checkpoint, current_time

@@ -3,6 +3,8 @@
 // value once the child reports it is ready.
 #include <anyio/anyio.hpp>
 
+#include "support/run_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -17,23 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using anyio::cancel_scope;
-
-// Runs `body` under a generous deadline so that a lost wake-up fails the test instead of
-// hanging it: a hang guard, never a speed assertion. The guard checks cancel_called()
-// rather than relying on fail_after, so it also notices an expiry whose `cancelled` was
-// caught further in.
-constexpr auto hang_guard = 60s;
-
-template <class F>
-void run_guarded(F body) {
-    bool expired = false;
-    anyio::run([&]() -> anyio::task<> {
-        anyio::cancel_scope guard(anyio::deadline_after(hang_guard));
-        co_await guard.run(body);
-        expired = guard.cancel_called();
-    });
-    if (expired) ADD_FAILURE() << "the hang guard expired: something never woke up";
-}
+using anyio_test::run_guarded;
 
 constexpr anyio::clock::time_point never = anyio::clock::time_point::max();
 

@@ -4,6 +4,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/child_process.hpp"
+#include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,25 +26,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-// The next signal, with a generous hang guard.
-anyio::task<int> receive_within(anyio::signal_receiver& signals) {
-    co_return co_await anyio::fail_after(
-        10s, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });
-}
-
-// A signal if one is pending or arrives within a short window, else empty: used to check
-// that nothing more is pending.
-anyio::task<std::optional<int>> receive_if_pending(anyio::signal_receiver& signals) {
-    co_return co_await anyio::move_on_after(
-        100ms, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });
-}
-
-bool is_default(int signo) {
-    struct sigaction now {};
-    EXPECT_EQ(::sigaction(signo, nullptr, &now), 0) << std::strerror(errno);
-    return (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_DFL;
-}
+using anyio_test::is_default;
+using anyio_test::receive_if_pending;
+using anyio_test::receive_within;
 
 // Waits (on the loop) until `count` reaches `target`.
 anyio::task<> wait_for_count(const std::atomic<int>& count, int target) {

@@ -8,6 +8,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/child_process.hpp"
+#include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -34,78 +35,16 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-// Linux's SA_RESTORER (<asm/signal.h>, which clashes with <signal.h>).
-constexpr int sa_restorer_flag = 0x04000000;
-
-// The next signal, with a generous hang guard.
-anyio::task<int> receive_within(anyio::signal_receiver& signals) {
-    co_return co_await anyio::fail_after(
-        10s, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });
-}
-
-// A signal if one is pending or arrives within a short window, else empty: used to check
-// that nothing is pending any more.
-anyio::task<std::optional<int>> receive_if_pending(anyio::signal_receiver& signals) {
-    co_return co_await anyio::move_on_after(
-        100ms, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });
-}
-
-struct sigaction read_action(int signo) {
-    struct sigaction action {};
-    EXPECT_EQ(::sigaction(signo, nullptr, &action), 0) << std::strerror(errno);
-    return action;
-}
-
-// The handler field (a union of sa_handler and sa_sigaction) as a number.
-std::uintptr_t handler_bits(const struct sigaction& action) {
-    std::uintptr_t bits = 0;
-    static_assert(sizeof(action.sa_handler) == sizeof bits);
-    std::memcpy(&bits, &action.sa_handler, sizeof bits);
-    return bits;
-}
-
-std::uintptr_t bits_of(void (*handler)(int)) {
-    std::uintptr_t bits = 0;
-    std::memcpy(&bits, &handler, sizeof bits);
-    return bits;
-}
-
-// Handler, flags (but SA_RESTORER, which the C library adds to whatever it installs)
-// and mask are what `expected` says.
-void expect_same_action(int signo, const struct sigaction& expected) {
-    const struct sigaction now = read_action(signo);
-    EXPECT_EQ(handler_bits(now), handler_bits(expected)) << "handler of signal " << signo;
-    EXPECT_EQ(now.sa_flags & ~sa_restorer_flag, expected.sa_flags & ~sa_restorer_flag)
-        << "flags of signal " << signo;
-    // The mask only matters while a handler function runs; for SIG_DFL and SIG_IGN it
-    // is not part of the disposition (and ThreadSanitizer's sigaction reports a full
-    // one for them once they have been set through it).
-    if (handler_bits(expected) == bits_of(SIG_DFL) || handler_bits(expected) == bits_of(SIG_IGN)) {
-        return;
-    }
-    for (int s = 1; s < NSIG; ++s) {
-        EXPECT_EQ(::sigismember(&now.sa_mask, s), ::sigismember(&expected.sa_mask, s))
-            << "signal " << s << " in the mask of signal " << signo;
-    }
-}
-
-bool is_default(int signo) {
-    const struct sigaction now = read_action(signo);
-    return (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_DFL;
-}
-
-bool is_ignored(int signo) {
-    const struct sigaction now = read_action(signo);
-    return (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_IGN;
-}
-
-void set_handler(int signo, void (*handler)(int)) {
-    struct sigaction action {};
-    action.sa_handler = handler;
-    ::sigemptyset(&action.sa_mask);
-    ASSERT_EQ(::sigaction(signo, &action, nullptr), 0);
-}
+using anyio_test::bits_of;
+using anyio_test::expect_same_action;
+using anyio_test::handler_bits;
+using anyio_test::install_siginfo;
+using anyio_test::is_default;
+using anyio_test::is_ignored;
+using anyio_test::read_action;
+using anyio_test::receive_if_pending;
+using anyio_test::receive_within;
+using anyio_test::set_handler;
 
 // A previous disposition that counts what reaches it. Lock-free atomics only.
 std::atomic<int> usr1_hits{0};
@@ -116,11 +55,7 @@ void count_usr1(int /*signo*/, siginfo_t* /*info*/, void* /*context*/) {
 }
 
 void install_usr1_counter() {
-    struct sigaction action {};
-    action.sa_sigaction = &count_usr1;
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
-    ::sigemptyset(&action.sa_mask);
-    ASSERT_EQ(::sigaction(SIGUSR1, &action, nullptr), 0);
+    install_siginfo(SIGUSR1, &count_usr1, SA_RESTART, {});
 }
 
 // True if `what` names `signo`: its SIGxxx name or its number as a whole token.

@@ -5,6 +5,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/child_process.hpp"
+#include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,57 +26,14 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-// Linux's SA_RESTORER (<asm/signal.h>, which clashes with <signal.h>): the C library adds
-// it to every handler it installs, so it is not part of what the user set.
-constexpr int sa_restorer_flag = 0x04000000;
-
-// The next signal, with a generous hang guard.
-anyio::task<int> receive_within(anyio::signal_receiver& signals) {
-    co_return co_await anyio::fail_after(
-        10s, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });
-}
-
-struct sigaction read_action(int signo) {
-    struct sigaction action {};
-    EXPECT_EQ(::sigaction(signo, nullptr, &action), 0) << std::strerror(errno);
-    return action;
-}
-
-// The handler field (a union of sa_handler and sa_sigaction) as a number.
-std::uintptr_t handler_bits(const struct sigaction& action) {
-    std::uintptr_t bits = 0;
-    static_assert(sizeof(action.sa_handler) == sizeof bits);
-    std::memcpy(&bits, &action.sa_handler, sizeof bits);
-    return bits;
-}
-
-template <class Handler>
-std::uintptr_t bits_of(Handler* handler) {
-    std::uintptr_t bits = 0;
-    static_assert(sizeof(handler) == sizeof bits);
-    std::memcpy(&bits, &handler, sizeof bits);
-    return bits;
-}
-
-// Handler, flags (but SA_RESTORER: restoring a never-touched SIG_DFL through the C
-// library adds it) and mask are what `expected` says.
-void expect_same_action(int signo, const struct sigaction& expected) {
-    const struct sigaction now = read_action(signo);
-    EXPECT_EQ(handler_bits(now), handler_bits(expected)) << "handler of signal " << signo;
-    EXPECT_EQ(now.sa_flags & ~sa_restorer_flag, expected.sa_flags & ~sa_restorer_flag)
-        << "flags of signal " << signo;
-    // The mask only matters while a handler function runs; for SIG_DFL and SIG_IGN it
-    // is not part of the disposition (and ThreadSanitizer's sigaction reports a full
-    // one for them once they have been set through it).
-    if (handler_bits(expected) == bits_of(SIG_DFL) || handler_bits(expected) == bits_of(SIG_IGN)) {
-        return;
-    }
-    for (int s = 1; s < NSIG; ++s) {
-        EXPECT_EQ(::sigismember(&now.sa_mask, s), ::sigismember(&expected.sa_mask, s))
-            << "signal " << s << " in the mask of signal " << signo;
-    }
-}
+using anyio_test::bits_of;
+using anyio_test::expect_same_action;
+using anyio_test::handler_bits;
+using anyio_test::install_plain;
+using anyio_test::install_siginfo;
+using anyio_test::read_action;
+using anyio_test::receive_within;
+using anyio_test::sa_restorer_flag;
 
 // The disposition is anyio's: a SA_SIGINFO handler that is none of the ones the test
 // installed (`previous`), nor SIG_DFL or SIG_IGN.
@@ -101,27 +59,6 @@ void count_usr2(int /*signo*/) {
 }
 void count_foreign(int /*signo*/, siginfo_t* /*info*/, void* /*context*/) {
     foreign_hits.fetch_add(1);
-}
-
-void install_siginfo(int signo, void (*handler)(int, siginfo_t*, void*), int flags,
-                     std::initializer_list<int> mask) {
-    struct sigaction action {};
-    action.sa_sigaction = handler;
-    action.sa_flags = flags | SA_SIGINFO;
-    ::sigemptyset(&action.sa_mask);
-    for (const int s : mask)
-        ::sigaddset(&action.sa_mask, s);
-    ASSERT_EQ(::sigaction(signo, &action, nullptr), 0) << std::strerror(errno);
-}
-
-void install_plain(int signo, void (*handler)(int), int flags, std::initializer_list<int> mask) {
-    struct sigaction action {};
-    action.sa_handler = handler;
-    action.sa_flags = flags;
-    ::sigemptyset(&action.sa_mask);
-    for (const int s : mask)
-        ::sigaddset(&action.sa_mask, s);
-    ASSERT_EQ(::sigaction(signo, &action, nullptr), 0) << std::strerror(errno);
 }
 
 std::ptrdiff_t open_fd_count() {

@@ -11,6 +11,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/child_process.hpp"
+#include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -37,6 +38,15 @@
 namespace {
 
 using namespace std::chrono_literals;
+using anyio_test::expect_same_action;
+using anyio_test::handler_bits;
+using anyio_test::install_siginfo;
+using anyio_test::is_default;
+using anyio_test::is_ignored;
+using anyio_test::read_action;
+using anyio_test::receive_info_for;
+using anyio_test::receive_info_if_pending;
+using anyio_test::set_handler;
 
 // Sanitizers make every signal and every handler several times slower: their builds send
 // a tenth of the signals so that a run stays within minutes. The memory bound is the
@@ -48,24 +58,6 @@ constexpr long storm_size = 1'000'000;
 #endif
 
 constexpr long max_rss_growth_kib = 4 * 1024;
-
-// Linux's SA_RESTORER (<asm/signal.h>, which clashes with <signal.h>).
-constexpr int sa_restorer_flag = 0x04000000;
-
-// An item if one is pending or arrives within `window`, else empty.
-anyio::task<std::optional<anyio::signal_info>> receive_info_for(anyio::signal_receiver& signals,
-                                                                anyio::clock::duration window) {
-    co_return co_await anyio::move_on_after(window,
-                                            [&signals]() -> anyio::task<anyio::signal_info> {
-                                                co_return co_await signals.receive_info();
-                                            });
-}
-
-// Used to check that nothing is pending any more.
-anyio::task<std::optional<anyio::signal_info>> receive_info_if_pending(
-    anyio::signal_receiver& signals) {
-    return receive_info_for(signals, 100ms);
-}
 
 std::string describe(const anyio::signal_info& item) {
     return "signo " + std::to_string(item.signo) + " count " + std::to_string(item.count) +
@@ -91,62 +83,6 @@ long open_fds() {
     return n;
 }
 
-struct sigaction read_action(int signo) {
-    struct sigaction action {};
-    EXPECT_EQ(::sigaction(signo, nullptr, &action), 0) << std::strerror(errno);
-    return action;
-}
-
-// The handler field (a union of sa_handler and sa_sigaction) as a number.
-std::uintptr_t handler_bits(const struct sigaction& action) {
-    std::uintptr_t bits = 0;
-    static_assert(sizeof(action.sa_handler) == sizeof bits);
-    std::memcpy(&bits, &action.sa_handler, sizeof bits);
-    return bits;
-}
-
-std::uintptr_t bits_of(void (*handler)(int)) {
-    std::uintptr_t bits = 0;
-    std::memcpy(&bits, &handler, sizeof bits);
-    return bits;
-}
-
-// Handler, flags (but SA_RESTORER, which the C library adds to whatever it installs)
-// and mask are what `expected` says.
-void expect_same_action(int signo, const struct sigaction& expected) {
-    const struct sigaction now = read_action(signo);
-    EXPECT_EQ(handler_bits(now), handler_bits(expected)) << "handler of signal " << signo;
-    EXPECT_EQ(now.sa_flags & ~sa_restorer_flag, expected.sa_flags & ~sa_restorer_flag)
-        << "flags of signal " << signo;
-    // The mask only matters while a handler function runs; for SIG_DFL and SIG_IGN it
-    // is not part of the disposition (and ThreadSanitizer's sigaction reports a full
-    // one for them once they have been set through it).
-    if (handler_bits(expected) == bits_of(SIG_DFL) || handler_bits(expected) == bits_of(SIG_IGN)) {
-        return;
-    }
-    for (int s = 1; s < NSIG; ++s) {
-        EXPECT_EQ(::sigismember(&now.sa_mask, s), ::sigismember(&expected.sa_mask, s))
-            << "signal " << s << " in the mask of signal " << signo;
-    }
-}
-
-bool is_default(int signo) {
-    const struct sigaction now = read_action(signo);
-    return (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_DFL;
-}
-
-bool is_ignored(int signo) {
-    const struct sigaction now = read_action(signo);
-    return (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_IGN;
-}
-
-void set_handler(int signo, void (*handler)(int)) {
-    struct sigaction action {};
-    action.sa_handler = handler;
-    ::sigemptyset(&action.sa_mask);
-    ASSERT_EQ(::sigaction(signo, &action, nullptr), 0);
-}
-
 // A previous disposition with a handler function, flags and a mask of its own.
 std::atomic<int> usr1_hits{0};
 static_assert(std::atomic<int>::is_always_lock_free);
@@ -156,13 +92,7 @@ void count_usr1(int /*signo*/, siginfo_t* /*info*/, void* /*context*/) {
 }
 
 void install_usr1_counter() {
-    struct sigaction action {};
-    action.sa_sigaction = &count_usr1;
-    action.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
-    ::sigemptyset(&action.sa_mask);
-    ::sigaddset(&action.sa_mask, SIGUSR2);
-    ::sigaddset(&action.sa_mask, SIGTERM);
-    ASSERT_EQ(::sigaction(SIGUSR1, &action, nullptr), 0);
+    install_siginfo(SIGUSR1, &count_usr1, SA_RESTART | SA_NODEFER, {SIGUSR2, SIGTERM});
 }
 
 // GCC 12's libtsan runs a handler for a signal that arrives in ordinary code only at the
