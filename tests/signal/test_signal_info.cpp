@@ -41,6 +41,7 @@ using namespace std::chrono_literals;
 using anyio_test::expect_same_action;
 using anyio_test::install_siginfo;
 using anyio_test::is_default;
+using anyio_test::queue_to_self;
 using anyio_test::read_action;
 using anyio_test::receive_info_if_pending;
 using anyio_test::receive_within;
@@ -64,21 +65,6 @@ sigval int_value(int v) {
     sigval value{};  // zero-initialized: the pointer-sized bytes beyond sival_int are 0
     value.sival_int = v;
     return value;
-}
-
-// sigqueue to this process. The kernel runs the handler before sigqueue returns (to
-// this thread, unless it blocks the signal). GCC 12's libtsan instead defers a handler
-// for a signal that arrives in ordinary code until the next call it intercepts (it does
-// not intercept sigqueue), handles deferred signals in signal-number order and drops
-// further occurrences of a signal until then (docs/design/architecture.md): an
-// intercepted call without a system call right after restores the kernel's behaviour.
-int queue_to_self(int signo, sigval value) {
-    const int result = ::sigqueue(::getpid(), signo, value);
-#if defined(__SANITIZE_THREAD__)
-    sigset_t scratch;
-    ::sigemptyset(&scratch);
-#endif
-    return result;
 }
 
 // A previous disposition with a handler function, flags and a mask of its own. Lock-free

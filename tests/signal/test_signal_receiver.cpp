@@ -41,6 +41,7 @@ using anyio_test::handler_bits;
 using anyio_test::install_siginfo;
 using anyio_test::is_default;
 using anyio_test::is_ignored;
+using anyio_test::queue_to_self;
 using anyio_test::read_action;
 using anyio_test::receive_if_pending;
 using anyio_test::receive_within;
@@ -424,8 +425,8 @@ TEST(SignalReceiver, RealTimeSignalsAtTheEdgesOfTheRangeAreReceived) {
             auto signals = anyio::open_signal_receiver(low, high);
             union sigval value {};
             value.sival_int = 42;
-            EXPECT_EQ(::sigqueue(::getpid(), high, value), 0);
-            EXPECT_EQ(::sigqueue(::getpid(), high, value), 0);  // queued: one item each
+            EXPECT_EQ(queue_to_self(high, value), 0);
+            EXPECT_EQ(queue_to_self(high, value), 0);  // queued: one item each
             got.push_back(co_await receive_within(signals));
             got.push_back(co_await receive_within(signals));
             ::raise(low);

@@ -10,6 +10,8 @@
 #include <initializer_list>
 #include <optional>
 
+#include <unistd.h>
+
 namespace anyio_test {
 
 using namespace std::chrono_literals;
@@ -103,6 +105,15 @@ void install_plain(int signo, void (*handler)(int), int flags, std::initializer_
     for (const int s : mask)
         ::sigaddset(&action.sa_mask, s);
     ASSERT_EQ(::sigaction(signo, &action, nullptr), 0) << std::strerror(errno);
+}
+
+int queue_to_self(int signo, sigval value) {
+    const int result = ::sigqueue(::getpid(), signo, value);
+#if defined(__SANITIZE_THREAD__)
+    sigset_t scratch;
+    ::sigemptyset(&scratch);
+#endif
+    return result;
 }
 
 }  // namespace anyio_test

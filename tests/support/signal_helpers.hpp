@@ -67,4 +67,12 @@ void install_siginfo(int signo, void (*handler)(int, siginfo_t*, void*), int fla
 // `mask` while it runs.
 void install_plain(int signo, void (*handler)(int), int flags, std::initializer_list<int> mask);
 
+// sigqueue to this process. The kernel runs the handler before sigqueue returns (to
+// this thread, unless it blocks the signal). GCC 12's libtsan instead defers a handler
+// for a signal that arrives in ordinary code until the next call it intercepts (it does
+// not intercept sigqueue), handles deferred signals in signal-number order and drops
+// further occurrences of a signal until then (docs/design/architecture.md): an
+// intercepted call without a system call right after restores the kernel's behaviour.
+int queue_to_self(int signo, sigval value);
+
 }  // namespace anyio_test
