@@ -25,8 +25,8 @@ class realtime_queue {
 public:
     static constexpr std::size_t capacity = 512;
 
-    realtime_queue() noexcept { reset(); }
-
+    // Zero-initialized and unusable until reset(): 64 slots' rings stay untouched pages
+    // in a process that never receives real-time signals.
     // Consumer side, with no producer running (the slot is not published yet).
     void reset() noexcept {
         for (std::size_t i = 0; i < capacity; ++i)
