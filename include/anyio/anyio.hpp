@@ -2,9 +2,13 @@
 // Umbrella header: everything public in anyio.
 
 #include <anyio/cancel_scope.hpp>
+#include <anyio/capacity_limiter.hpp>
+#include <anyio/condition.hpp>
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
+#include <anyio/lock.hpp>
 #include <anyio/run.hpp>
+#include <anyio/semaphore.hpp>
 #include <anyio/signals.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
