@@ -4,6 +4,7 @@
 #include <anyio/cancel_scope.hpp>
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
+#include <anyio/memory_stream.hpp>
 #include <anyio/run.hpp>
 #include <anyio/signals.hpp>
 #include <anyio/task.hpp>
