@@ -7,6 +7,7 @@
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
 #include <anyio/lock.hpp>
+#include <anyio/memory_stream.hpp>
 #include <anyio/run.hpp>
 #include <anyio/semaphore.hpp>
 #include <anyio/signals.hpp>

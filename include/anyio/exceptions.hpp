@@ -52,6 +52,29 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A receive on a memory object stream whose send ends are all closed and whose buffer is
+// empty: the stream ended normally (AnyIO's EndOfStream).
+class end_of_stream : public std::runtime_error {
+public:
+    end_of_stream() : std::runtime_error("anyio: end of stream") {}
+    using std::runtime_error::runtime_error;
+};
+
+// The other side of the resource is gone (e.g. a send on a memory object stream whose
+// receive ends are all closed).
+class broken_resource_error : public std::runtime_error {
+public:
+    broken_resource_error() : std::runtime_error("anyio: broken resource") {}
+    using std::runtime_error::runtime_error;
+};
+
+// A *_nowait operation could not complete without blocking (AnyIO's WouldBlock).
+class would_block : public std::runtime_error {
+public:
+    would_block() : std::runtime_error("anyio: operation would block") {}
+    using std::runtime_error::runtime_error;
+};
+
 // One or more children of a task group (or its body) failed. Holds every failure, in
 // the order they happened.
 class exception_group : public std::exception {
