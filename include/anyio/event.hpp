@@ -2,6 +2,7 @@
 // anyio::event: a one-shot flag that tasks can wait for (AnyIO's Event).
 
 #include <anyio/detail/runtime.hpp>
+#include <anyio/detail/waiter_list.hpp>
 
 #include <coroutine>
 
@@ -24,6 +25,7 @@ public:
 
 private:
     friend class anyio::event;
+    friend class waiter_list<event_wait_awaiter>;
     bool withdraw() noexcept override;
     event& event_;
     event_wait_awaiter* prev_ = nullptr;
@@ -50,7 +52,7 @@ public:
 
 private:
     friend class detail::event_wait_awaiter;
-    detail::event_wait_awaiter* waiters_ = nullptr;
+    detail::waiter_list<detail::event_wait_awaiter> waiters_;
     bool set_ = false;
 };
 

@@ -35,6 +35,7 @@
 // Loop thread only: every end, and every task using it, belongs to one loop.
 
 #include <anyio/detail/runtime.hpp>
+#include <anyio/detail/waiter_list.hpp>
 #include <anyio/exceptions.hpp>
 
 #include <coroutine>
@@ -80,50 +81,6 @@ enum class stream_outcome { ok, would_block, closed, broken, end_of_stream };
 // Throws the exception for a failed outcome (ok: does nothing).
 void throw_stream_outcome(stream_outcome outcome, const char* what);
 
-// A FIFO intrusive list of waiters; Node has `prev_` and `next_` pointers.
-template <class Node>
-class waiter_queue {
-public:
-    [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    [[nodiscard]] Node* front() const noexcept { return head_; }
-    void push_back(Node* n) noexcept {
-        n->next_ = nullptr;
-        n->prev_ = tail_;
-        if (tail_ != nullptr) {
-            tail_->next_ = n;
-        } else {
-            head_ = n;
-        }
-        tail_ = n;
-        ++size_;
-    }
-    void remove(Node* n) noexcept {
-        if (n->prev_ != nullptr) {
-            n->prev_->next_ = n->next_;
-        } else {
-            head_ = n->next_;
-        }
-        if (n->next_ != nullptr) {
-            n->next_->prev_ = n->prev_;
-        } else {
-            tail_ = n->prev_;
-        }
-        n->prev_ = n->next_ = nullptr;
-        --size_;
-    }
-    Node* pop_front() noexcept {
-        Node* n = head_;
-        if (n != nullptr) remove(n);
-        return n;
-    }
-
-private:
-    Node* head_ = nullptr;
-    Node* tail_ = nullptr;
-    std::size_t size_ = 0;
-};
-
 template <class T>
 class memory_send_awaiter;
 template <class T>
@@ -138,8 +95,8 @@ struct memory_stream_state {
     std::size_t open_send_channels = 1;
     std::size_t open_receive_channels = 1;
     std::deque<T> buffer;
-    waiter_queue<memory_send_awaiter<T>> waiting_senders;
-    waiter_queue<memory_receive_awaiter<T>> waiting_receivers;
+    waiter_list<memory_send_awaiter<T>> waiting_senders;
+    waiter_list<memory_receive_awaiter<T>> waiting_receivers;
 
     // The non-blocking part of a send. On ok the item was moved from; otherwise untouched.
     stream_outcome try_send(T& item);
@@ -178,10 +135,10 @@ public:
 
 private:
     friend struct memory_stream_state<T>;
-    friend class waiter_queue<memory_send_awaiter>;
+    friend class waiter_list<memory_send_awaiter>;
 
     bool withdraw() noexcept override {
-        state_->waiting_senders.remove(this);
+        state_->waiting_senders.remove(*this);
         return true;
     }
     // Called by the state after unlinking this waiter.
@@ -218,12 +175,12 @@ public:
 
 private:
     friend struct memory_stream_state<T>;
-    friend class waiter_queue<memory_receive_awaiter>;
+    friend class waiter_list<memory_receive_awaiter>;
 
     // Only a waiter still in the queue can be withdrawn: once a sender handed it an item
     // (or a close woke it) it is no longer parked, so this is never asked then.
     bool withdraw() noexcept override {
-        state_->waiting_receivers.remove(this);
+        state_->waiting_receivers.remove(*this);
         return true;
     }
     void complete(stream_outcome outcome) noexcept {
@@ -434,7 +391,7 @@ stream_outcome memory_stream_state<T>::try_receive(std::optional<T>& out) {
         // Only reached when the buffer is full (or 0-sized): the sender's item goes behind
         // the buffered ones, keeping FIFO order.
         buffer.push_back(std::move(s->item_));
-        waiting_senders.remove(s);
+        waiting_senders.remove(*s);
         s->complete(stream_outcome::ok);
     }
     if (!buffer.empty()) {
@@ -452,7 +409,7 @@ void memory_stream_state<T>::send_end_closed(const void* end) noexcept {
     for (memory_send_awaiter<T>* s = waiting_senders.front(); s != nullptr;) {
         memory_send_awaiter<T>* next = s->next_;
         if (s->end_ == end) {
-            waiting_senders.remove(s);
+            waiting_senders.remove(*s);
             s->complete(stream_outcome::closed);
         }
         s = next;
@@ -470,7 +427,7 @@ void memory_stream_state<T>::receive_end_closed(const void* end) noexcept {
     for (memory_receive_awaiter<T>* r = waiting_receivers.front(); r != nullptr;) {
         memory_receive_awaiter<T>* next = r->next_;
         if (r->end_ == end) {
-            waiting_receivers.remove(r);
+            waiting_receivers.remove(*r);
             r->complete(stream_outcome::closed);
         }
         r = next;
@@ -497,7 +454,7 @@ bool memory_send_awaiter<T>::await_suspend(std::coroutine_handle<> h) {
         return true;
     }
     outcome_ = stream_outcome::ok;
-    state_->waiting_senders.push_back(this);
+    state_->waiting_senders.push_back(*this);
     park();
     return true;
 }
@@ -517,7 +474,7 @@ bool memory_receive_awaiter<T>::await_suspend(std::coroutine_handle<> h) {
         return true;
     }
     outcome_ = stream_outcome::ok;
-    state_->waiting_receivers.push_back(this);
+    state_->waiting_receivers.push_back(*this);
     park();
     return true;
 }

@@ -1,19 +1,12 @@
 #include <anyio/event.hpp>
 
-#include <utility>
-
 namespace anyio {
 
 void event::set() noexcept {
     if (set_) return;
     set_ = true;
-    detail::event_wait_awaiter* w = std::exchange(waiters_, nullptr);
-    while (w != nullptr) {
-        detail::event_wait_awaiter* next = w->next_;
-        w->prev_ = w->next_ = nullptr;
+    while (detail::event_wait_awaiter* w = waiters_.pop_front())
         w->finish();
-        w = next;
-    }
 }
 
 namespace detail {
@@ -24,21 +17,13 @@ bool event_wait_awaiter::await_suspend(std::coroutine_handle<> h) {
         yield_now();
         return true;
     }
-    next_ = event_.waiters_;
-    if (next_ != nullptr) next_->prev_ = this;
-    event_.waiters_ = this;
+    event_.waiters_.push_back(*this);
     park();
     return true;
 }
 
 bool event_wait_awaiter::withdraw() noexcept {
-    if (prev_ != nullptr) {
-        prev_->next_ = next_;
-    } else {
-        event_.waiters_ = next_;
-    }
-    if (next_ != nullptr) next_->prev_ = prev_;
-    prev_ = next_ = nullptr;
+    event_.waiters_.remove(*this);
     return true;
 }
 

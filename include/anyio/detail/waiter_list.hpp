@@ -3,6 +3,8 @@
 // waiter type T has `T* prev_` and `T* next_` members (null when not queued). O(1)
 // push, pop and removal of any member (a cancelled waiter withdraws itself).
 
+#include <cstddef>
+
 namespace anyio::detail {
 
 template <class T>
@@ -10,6 +12,7 @@ class waiter_list {
 public:
     [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
     [[nodiscard]] T* front() const noexcept { return head_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
     void push_back(T& w) noexcept {
         w.prev_ = tail_;
@@ -20,6 +23,7 @@ public:
             head_ = &w;
         }
         tail_ = &w;
+        ++size_;
     }
 
     T* pop_front() noexcept {
@@ -40,11 +44,13 @@ public:
             tail_ = w.prev_;
         }
         w.prev_ = w.next_ = nullptr;
+        --size_;
     }
 
 private:
     T* head_ = nullptr;
     T* tail_ = nullptr;
+    std::size_t size_ = 0;
 };
 
 }  // namespace anyio::detail
