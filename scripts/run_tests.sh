@@ -10,11 +10,15 @@ for preset in "${presets[@]}"; do
     echo "=== preset: $preset ==="
     cmake --preset "$preset"
     cmake --build --preset "$preset"
-    retry=()
-    # GCC 12's ThreadSanitizer runtime defers signal handlers and, rarely and only under
-    # load, never runs one (reproduced without anyio: docs/design/architecture.md). A test
-    # that fails for real fails all three tries.
-    [ "$preset" = tsan ] && retry=(--repeat until-pass:3)
-    ctest --preset "$preset" -j2 "${retry[@]}"
+    extra=()
+    # GCC 12's ThreadSanitizer runtime defers signal handlers and loses some signals
+    # (reproduced without anyio; docs/design/architecture.md). Under tsan, the tests whose
+    # point is single-process signal delivery, Ctrl+C and the example programs run in the
+    # other three presets only; the multi-thread tests (fan-out across loops, restore,
+    # info, storms, fork) stay, retried up to three times.
+    if [ "$preset" = tsan ]; then
+        extra=(--repeat until-pass:3 -E '^(SignalReceiver|KeyboardInterrupt|RunOptions|Examples)[.]')
+    fi
+    ctest --preset "$preset" -j2 "${extra[@]}"
 done
 echo "all presets passed: ${presets[*]}"
