@@ -26,4 +26,11 @@ void run_guarded(F body) {
     if (expired) ADD_FAILURE() << "the hang guard expired: something never woke up";
 }
 
+// A few scheduling rounds, so that tasks woken or started just now reach their next
+// blocking point before the test looks.
+inline anyio::task<> settle() {
+    for (int i = 0; i < 5; ++i)
+        co_await anyio::checkpoint();
+}
+
 }  // namespace anyio_test

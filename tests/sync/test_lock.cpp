@@ -12,13 +12,9 @@
 namespace {
 
 using anyio_test::run_guarded;
+using anyio_test::settle;
 
 // Lets every ready task run until it blocks (a few rounds of schedule points).
-anyio::task<> settle() {
-    for (int i = 0; i < 5; ++i)
-        co_await anyio::checkpoint();
-}
-
 TEST(Lock, MutualExclusionAcrossCheckpoints) {
     anyio::lock l;
     int inside = 0;

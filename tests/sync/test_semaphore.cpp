@@ -12,11 +12,7 @@
 namespace {
 
 using anyio_test::run_guarded;
-
-anyio::task<> settle() {
-    for (int i = 0; i < 5; ++i)
-        co_await anyio::checkpoint();
-}
+using anyio_test::settle;
 
 TEST(Semaphore, BoundsConcurrency) {
     anyio::semaphore sem(2);
