@@ -1,6 +1,7 @@
 #pragma once
 // Umbrella header: everything public in anyio.
 
+#include <anyio/byte_stream.hpp>
 #include <anyio/cancel_scope.hpp>
 #include <anyio/capacity_limiter.hpp>
 #include <anyio/condition.hpp>

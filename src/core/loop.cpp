@@ -1,5 +1,6 @@
 #include "core/loop.hpp"
 
+#include "core/io_source.hpp"
 #include "signal/dispatcher.hpp"
 
 #include <array>
@@ -123,8 +124,16 @@ void loop::poll_and_fire() {
             wakeup_.polling.store(true);
             if (wakeup_.pending.load()) timeout = std::chrono::nanoseconds::zero();
         }
-        backend_.poll(timeout, events);
+        const int ready = backend_.poll(timeout, events);
         wakeup_.polling.store(false);
+        // Sources only schedule tasks here, so none can be closed (and freed) before the
+        // rest of this batch is delivered.
+        for (int i = 0; i < ready; ++i) {
+            const epoll_event& ev = events[static_cast<std::size_t>(i)];
+            if (ev.data.u64 == epoll_backend::wake_token) continue;
+            reinterpret_cast<io_source*>(static_cast<std::uintptr_t>(ev.data.u64))
+                ->on_ready(ev.events);
+        }
     }
     if (wakeup_.pending.load(std::memory_order_relaxed) && wakeup_.pending.exchange(false)) {
         run_posted();

@@ -1,0 +1,314 @@
+// byte_stream over real socketpairs and pipes: data, end of stream, errors, cancellation
+// and closing, all through the loop's epoll.
+
+#include <anyio/anyio.hpp>
+
+#include "support/run_helpers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using anyio_test::run_guarded;
+using anyio_test::settle;
+
+std::pair<anyio::byte_stream, anyio::byte_stream> socket_pair() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) throw std::runtime_error("socketpair");
+    return {anyio::byte_stream::adopt(fds[0]), anyio::byte_stream::adopt(fds[1])};
+}
+
+// {read end, write end}
+std::pair<anyio::byte_stream, anyio::byte_stream> pipe_pair() {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
+    return {anyio::byte_stream::adopt(fds[0]), anyio::byte_stream::adopt(fds[1])};
+}
+
+// Deterministic bytes that differ at every offset, so a lost, duplicated or reordered
+// chunk changes the result.
+std::string pattern(std::size_t size, std::uint32_t seed) {
+    std::string s(size, '\0');
+    std::uint32_t x = seed;
+    for (auto& c : s) {
+        x = x * 1664525u + 1013904223u;
+        c = static_cast<char>(x >> 24);
+    }
+    return s;
+}
+
+anyio::task<std::string> receive_all(anyio::byte_stream& stream) {
+    std::string all;
+    std::string buffer(1 << 16, '\0');
+    for (;;) {
+        const std::size_t n = co_await stream.receive_into(buffer);
+        if (n == 0) co_return all;
+        all.append(buffer, 0, n);
+    }
+}
+
+TEST(ByteStream, SendThenReceiveOverASocketPair) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        co_await ends.first.send("hello");
+        const std::string got = co_await ends.second.receive();
+        EXPECT_EQ(got, "hello");
+    });
+}
+
+TEST(ByteStream, ReceiveWaitsUntilTheOtherTaskSends) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        std::string got;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> { got = co_await ends.second.receive(); });
+            co_await settle();
+            EXPECT_TRUE(got.empty());
+            co_await ends.first.send("late");
+        });
+        EXPECT_EQ(got, "late");
+    });
+}
+
+TEST(ByteStream, SendEofEndsTheStreamForThePeerWhoCanStillReply) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        co_await ends.first.send("question");
+        co_await ends.first.send_eof();
+        co_await ends.first.send_eof();  // idempotent
+        EXPECT_EQ(co_await receive_all(ends.second), "question");
+        bool ended = false;
+        try {
+            (void)co_await ends.second.receive();
+        } catch (const anyio::end_of_stream&) {
+            ended = true;
+        }
+        EXPECT_TRUE(ended);
+        co_await ends.second.send("answer");  // the other direction still works
+        EXPECT_EQ(co_await ends.first.receive(), "answer");
+        bool refused = false;
+        try {
+            co_await ends.first.send("more");
+        } catch (const anyio::closed_resource_error&) {
+            refused = true;
+        }
+        EXPECT_TRUE(refused);
+    });
+}
+
+TEST(ByteStream, CancelledReceiveLosesNoData) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        // Many receives cut short by a deadline while data trickles in: every byte sent
+        // must come out exactly once, in order.
+        const std::string sent = pattern(200'000, 7);
+        std::string got;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                for (std::size_t off = 0; off < sent.size(); off += 1000) {
+                    co_await ends.first.send(std::string_view(sent).substr(off, 1000));
+                    if (off % 20'000 == 0) co_await anyio::sleep(1ms);
+                }
+                co_await ends.first.send_eof();
+            });
+            char buffer[777];
+            for (;;) {
+                std::size_t n = 0;
+                const bool finished = co_await anyio::move_on_after(200us, [&]() -> anyio::task<> {
+                    n = co_await ends.second.receive_into(buffer);
+                });
+                if (!finished) continue;
+                if (n == 0) break;
+                got.append(buffer, n);
+            }
+        });
+        EXPECT_EQ(got.size(), sent.size());
+        EXPECT_TRUE(got == sent);
+    });
+}
+
+TEST(ByteStream, ClosingWakesABlockedReceiverWithClosedResourceError) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        bool closed_error = false;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                try {
+                    (void)co_await ends.second.receive();
+                } catch (const anyio::closed_resource_error&) {
+                    closed_error = true;
+                }
+            });
+            co_await settle();
+            co_await ends.second.aclose();
+        });
+        EXPECT_TRUE(closed_error);
+        EXPECT_FALSE(ends.second.is_open());
+        EXPECT_EQ(ends.second.native_handle(), -1);
+    });
+}
+
+TEST(ByteStream, OperationsAfterCloseRaiseClosedResourceError) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        ends.first.close();
+        int errors = 0;
+        try {
+            co_await ends.first.send("x");
+        } catch (const anyio::closed_resource_error&) {
+            ++errors;
+        }
+        try {
+            (void)co_await ends.first.receive();
+        } catch (const anyio::closed_resource_error&) {
+            ++errors;
+        }
+        anyio::byte_stream empty;
+        try {
+            (void)co_await empty.receive();
+        } catch (const anyio::closed_resource_error&) {
+            ++errors;
+        }
+        EXPECT_EQ(errors, 3);
+    });
+}
+
+TEST(ByteStream, SecondConcurrentReceiveIsBusy) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        bool busy = false;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> { (void)co_await ends.second.receive(); });
+            co_await settle();
+            try {
+                (void)co_await ends.second.receive();
+            } catch (const anyio::busy_resource_error&) {
+                busy = true;
+            }
+            co_await ends.first.send("x");
+        });
+        EXPECT_TRUE(busy);
+    });
+}
+
+TEST(ByteStream, PeerResetIsABrokenResource) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        co_await ends.second.send("unread");
+        ends.first.close();  // closing with unread data resets the connection
+        bool broken = false;
+        try {
+            (void)co_await ends.second.receive();
+        } catch (const anyio::broken_resource_error&) {
+            broken = true;
+        }
+        EXPECT_TRUE(broken);
+    });
+}
+
+TEST(ByteStream, WritingToAPipeWithoutReaderIsBrokenAndDoesNotKill) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = pipe_pair();
+        ends.first.close();
+        bool broken = false;
+        try {
+            co_await ends.second.send("nobody listens");
+        } catch (const anyio::broken_resource_error&) {
+            broken = true;
+        }
+        EXPECT_TRUE(broken);
+        sigset_t pending;
+        sigpending(&pending);
+        EXPECT_EQ(sigismember(&pending, SIGPIPE), 0) << "the SIGPIPE was consumed";
+    });
+}
+
+TEST(ByteStream, PipeCarries64MiBIntact) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = pipe_pair();
+        const std::string sent = pattern(64u << 20, 42);
+        std::string got;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                co_await ends.second.send(sent);
+                co_await ends.second.send_eof();  // closes the write end
+                EXPECT_FALSE(ends.second.is_open());
+            });
+            got = co_await receive_all(ends.first);
+        });
+        EXPECT_EQ(got.size(), sent.size());
+        EXPECT_TRUE(got == sent);
+    });
+}
+
+TEST(ByteStream, FullDuplexSendAndReceiveAtOnce) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        // Each side sends far more than the socket buffers hold before reading: only
+        // concurrent send and receive on one stream finishes this.
+        const std::string a = pattern(8u << 20, 1);
+        const std::string b = pattern(8u << 20, 2);
+        std::string got_a;
+        std::string got_b;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                co_await ends.first.send(a);
+                co_await ends.first.send_eof();
+            });
+            tg.start_soon([&]() -> anyio::task<> {
+                co_await ends.second.send(b);
+                co_await ends.second.send_eof();
+            });
+            tg.start_soon([&]() -> anyio::task<> { got_a = co_await receive_all(ends.second); });
+            got_b = co_await receive_all(ends.first);
+        });
+        EXPECT_TRUE(got_a == a);
+        EXPECT_TRUE(got_b == b);
+    });
+}
+
+TEST(ByteStream, CancelledSendReportsCancelledAndTheStreamStaysUsable) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        const std::string big = pattern(16u << 20, 3);  // more than the buffers hold
+        const bool finished = co_await anyio::move_on_after(
+            20ms, [&]() -> anyio::task<> { co_await ends.first.send(big); });
+        EXPECT_FALSE(finished);
+        co_await ends.first.send_eof();
+        const std::string got = co_await receive_all(ends.second);
+        EXPECT_GT(got.size(), 0u);
+        EXPECT_LT(got.size(), big.size());
+        EXPECT_TRUE(got == big.substr(0, got.size())) << "the peer sees a prefix";
+    });
+}
+
+TEST(ByteStream, BadArgumentsAreRefused) {
+    EXPECT_THROW((void)anyio::byte_stream::adopt(-1), std::invalid_argument);
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        int refused = 0;
+        try {
+            (void)co_await ends.first.receive(0);
+        } catch (const std::invalid_argument&) {
+            ++refused;
+        }
+        try {
+            (void)co_await ends.first.receive_into({});
+        } catch (const std::invalid_argument&) {
+            ++refused;
+        }
+        EXPECT_EQ(refused, 2);
+    });
+}
+
+}  // namespace
