@@ -12,6 +12,11 @@
 #include <anyio/run.hpp>
 #include <anyio/semaphore.hpp>
 #include <anyio/signals.hpp>
+#include <anyio/socket_address.hpp>
+#include <anyio/socket_listener.hpp>
+#include <anyio/socket_stream.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
+#include <anyio/tcp.hpp>
 #include <anyio/time.hpp>
+#include <anyio/unix_socket.hpp>

@@ -5,9 +5,13 @@
 // like Python's BaseException: `catch (const std::exception&)` must never swallow a
 // cancellation or a Ctrl+C. Everything else derives from std::exception.
 
+#include <anyio/socket_address.hpp>
+
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 namespace anyio {
@@ -73,6 +77,35 @@ class would_block : public std::runtime_error {
 public:
     would_block() : std::runtime_error("anyio: operation would block") {}
     using std::runtime_error::runtime_error;
+};
+
+// Connecting a socket failed (connect_tcp, connect_unix): code() is the errno
+// (std::errc::connection_refused for a closed port) and address() the address that refused;
+// what() names it, e.g. "anyio: connect to 127.0.0.1:1: Connection refused". When a host
+// name resolved to several addresses and every one failed, code() and address() are the
+// last attempt's and what() lists every attempt.
+class connect_error : public std::system_error {
+public:
+    connect_error(int error, const socket_address& address, const std::string& what)
+        : std::system_error(error, std::generic_category(), what), address_(address) {}
+    [[nodiscard]] const socket_address& address() const noexcept { return address_; }
+
+private:
+    socket_address address_;
+};
+
+// A host name could not be turned into an address (unknown host, malformed address, no
+// address of the wanted family): host() names it, gai_error() is getaddrinfo's EAI_* code.
+class resolve_error : public std::runtime_error {
+public:
+    resolve_error(std::string host, int gai_error, const std::string& what)
+        : std::runtime_error(what), host_(std::move(host)), gai_error_(gai_error) {}
+    [[nodiscard]] const std::string& host() const noexcept { return host_; }
+    [[nodiscard]] int gai_error() const noexcept { return gai_error_; }
+
+private:
+    std::string host_;
+    int gai_error_;
 };
 
 // One or more children of a task group (or its body) failed. Holds every failure, in

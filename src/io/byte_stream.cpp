@@ -2,6 +2,7 @@
 #include <anyio/exceptions.hpp>
 #include <anyio/time.hpp>
 
+#include "io/busy_guard.hpp"
 #include "io/fd_watch.hpp"
 
 #include <cerrno>
@@ -20,21 +21,7 @@ namespace anyio {
 
 namespace {
 
-// Marks an operation as running for its whole duration, so a concurrent second one is
-// refused instead of racing for the same bytes.
-class busy_guard {
-public:
-    busy_guard(bool& flag, const char* message) : flag_(flag) {
-        if (flag_) throw busy_resource_error(message);
-        flag_ = true;
-    }
-    busy_guard(const busy_guard&) = delete;
-    busy_guard& operator=(const busy_guard&) = delete;
-    ~busy_guard() { flag_ = false; }
-
-private:
-    bool& flag_;
-};
+using detail::busy_guard;
 
 [[noreturn]] void throw_io_error(int error, const char* what) {
     if (error == ECONNRESET || error == EPIPE || error == ENOTCONN) {

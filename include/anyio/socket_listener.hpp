@@ -1,0 +1,154 @@
+#pragma once
+// Listening sockets (AnyIO's SocketListener): accept connections one at a time, or serve
+// each one with a handler running as a child task.
+//
+//     auto listener = co_await anyio::create_tcp_listener("127.0.0.1", 8000);
+//     co_await listener.serve([](anyio::socket_stream client) -> anyio::task<> {
+//         co_await client.send("hello\n");
+//     });
+//
+// tcp_listener (create_tcp_listener) and unix_listener (create_unix_listener) share this
+// interface. Loop thread only; a listener belongs to the loop of the task that first waits
+// on it. It must stay alive (and not be moved) while accept() or serve() runs on it.
+
+#include <anyio/socket_address.hpp>
+#include <anyio/socket_stream.hpp>
+#include <anyio/task.hpp>
+#include <anyio/task_group.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace anyio {
+
+namespace detail {
+struct listener_state;
+struct socket_access;
+}  // namespace detail
+
+// What serve() accepts: a callable taking the accepted socket_stream (by value, by rvalue
+// reference or by lvalue reference) and returning an anyio::task.
+template <class F>
+concept connection_handler = (std::invocable<F&, socket_stream&&> &&
+                              detail::is_task_v<std::invoke_result_t<F&, socket_stream&&>>) ||
+                             (std::invocable<F&, socket_stream&> &&
+                              detail::is_task_v<std::invoke_result_t<F&, socket_stream&>>);
+
+namespace detail {
+// One connection's child task. The stream lives in the child's stored arguments, so a
+// handler taking it by reference keeps a valid stream for as long as it runs.
+template <class F>
+task<> run_connection_handler(std::shared_ptr<F>& handler, socket_stream& stream) {
+    if constexpr (std::is_invocable_v<F&, socket_stream&&>) {
+        co_await std::invoke(*handler, std::move(stream));
+    } else {
+        co_await std::invoke(*handler, stream);
+    }
+}
+}  // namespace detail
+
+class socket_listener {
+public:
+    // A closed listener.
+    socket_listener() noexcept;
+    socket_listener(socket_listener&&) noexcept;
+    socket_listener& operator=(socket_listener&&) noexcept;
+    socket_listener(const socket_listener&) = delete;
+    socket_listener& operator=(const socket_listener&) = delete;
+    ~socket_listener();  // closes
+
+    // The next incoming connection. A checkpoint. Cancellation loses no connection: one is
+    // taken from the kernel only in the step that returns it. A second concurrent accept()
+    // throws busy_resource_error; accept() on a closed listener, or one closed while it
+    // waits, throws closed_resource_error. When the process (or system) is out of file
+    // descriptors, accept() does not fail: it retries after 100 ms, doubling up to 1 s, and
+    // the connection waits in the kernel's backlog meanwhile.
+    [[nodiscard]] task<socket_stream> accept();
+
+    // Accepts connections until the listener is closed, running handler(stream) for each as
+    // a child task of `group`; returns once closed (handlers may still run in `group`). A
+    // handler's exception fails the group (cancelling the other handlers and serve itself),
+    // as in AnyIO. Cancellation: as accept().
+    template <connection_handler F>
+    [[nodiscard]] task<> serve(F handler, task_group& group);
+    // Same, with a task group of its own: returns once the listener is closed and every
+    // handler finished. Closing the listener is how to stop accepting while letting the
+    // open connections finish; cancelling serve cancels the handlers too.
+    template <connection_handler F>
+    [[nodiscard]] task<> serve(F handler);
+
+    // Stops listening: new connections are refused, a task blocked in accept() wakes with
+    // closed_resource_error, a UNIX listener removes its socket file. Idempotent. close()
+    // is the same without the checkpoint.
+    [[nodiscard]] task<> aclose();
+    void close() noexcept;
+
+    [[nodiscard]] bool is_open() const noexcept;
+    // Where it listens (with the real port when created with port 0). Stays after close.
+    [[nodiscard]] const socket_address& local_address() const noexcept { return local_; }
+    // The listening descriptor (-1 once closed), for setsockopt and the like; still owned.
+    [[nodiscard]] int native_handle() const noexcept;
+
+protected:
+    // Takes ownership of a listening socket; `owned_path`, if not empty, is the UNIX socket
+    // file to remove on close (only if it is still the file this socket was bound to).
+    socket_listener(int fd, const socket_address& local, const std::string& owned_path);
+
+private:
+    std::unique_ptr<detail::listener_state> state_;
+    socket_address local_;
+};
+
+// A listening TCP socket (create_tcp_listener).
+class tcp_listener final : public socket_listener {
+public:
+    tcp_listener() noexcept = default;
+    // The port it listens on: the one the kernel chose when created with port 0.
+    [[nodiscard]] std::uint16_t port() const noexcept { return local_address().port(); }
+
+private:
+    friend struct detail::socket_access;
+    using socket_listener::socket_listener;
+};
+
+// A listening UNIX stream socket (create_unix_listener).
+class unix_listener final : public socket_listener {
+public:
+    unix_listener() noexcept = default;
+    // The socket file's path ("@name" for an abstract socket).
+    [[nodiscard]] std::string path() const { return local_address().host(); }
+
+private:
+    friend struct detail::socket_access;
+    using socket_listener::socket_listener;
+};
+
+template <connection_handler F>
+task<> socket_listener::serve(F handler, task_group& group) {
+    // One handler shared by every connection (and alive as long as the last one runs, also
+    // when serve has returned and `group` outlives it).
+    auto shared = std::make_shared<F>(std::move(handler));
+    for (;;) {
+        socket_stream stream;
+        try {
+            stream = co_await accept();
+        } catch (const closed_resource_error&) {
+            co_return;
+        }
+        group.start_soon(&detail::run_connection_handler<F>, shared, std::move(stream));
+    }
+}
+
+template <connection_handler F>
+task<> socket_listener::serve(F handler) {
+    co_await with_task_group([this, &handler](task_group& group) -> task<> {
+        co_await serve(std::move(handler), group);
+    });
+}
+
+}  // namespace anyio

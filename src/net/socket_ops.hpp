@@ -1,0 +1,39 @@
+#pragma once
+// Pieces shared by the connect and listen paths: making sockets, wrapping connected ones,
+// argument checks and errors that name the address.
+
+#include <anyio/socket_address.hpp>
+#include <anyio/socket_listener.hpp>
+#include <anyio/socket_stream.hpp>
+
+#include <string>
+
+namespace anyio::detail {
+
+// A new non-blocking, close-on-exec stream socket; throws std::system_error.
+int open_stream_socket(int family);
+
+// std::system_error for `error` with "anyio: <what> <address>" as its context.
+[[noreturn]] void throw_address_error(int error, const char* what, const socket_address& address);
+
+// Throws std::invalid_argument unless min_port <= port <= 65535.
+void check_port(int port, int min_port);
+// Throws std::invalid_argument unless backlog > 0.
+void check_backlog(int backlog);
+
+// The sockaddr_un for `path` ('@' at the start: abstract namespace); throws
+// std::invalid_argument if empty or too long.
+socket_address unix_address(const std::string& path);
+
+struct socket_access {
+    // Wraps a connected socket (taking ownership, also if this throws): TCP_NODELAY for
+    // TCP, the local address read from the kernel.
+    static socket_stream make_stream(int fd, const socket_address& remote);
+    template <class Listener>
+    static Listener make_listener(int fd, const socket_address& local,
+                                  const std::string& owned_path) {
+        return Listener(fd, local, owned_path);
+    }
+};
+
+}  // namespace anyio::detail
