@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# A narrated tour of the two seed programs in examples/, driven with real signals.
+# A narrated tour of the programs in examples/, driven with real signals (and, for the
+# echo server, a real TCP client: bash's /dev/tcp).
 #
 #   scripts/demo.sh [BUILD_DIR]     (default: build/release)
 #
 # Needs a build of the examples, e.g.:
 #   cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
-#   cmake --build build/release --target receive_signals signal_handler_task
+#   cmake --build build/release --target receive_signals signal_handler_task echo_server
 #
 # Exits non-zero if a program prints or exits other than expected.
 set -euo pipefail
@@ -21,11 +22,11 @@ if [[ $build != /* ]]; then
 fi
 examples=$build/examples
 
-for program in receive_signals signal_handler_task; do
+for program in receive_signals signal_handler_task echo_server; do
     if [[ ! -x $examples/$program ]]; then
         echo "demo: $examples/$program not found; build the examples first:" >&2
         echo "  cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release" >&2
-        echo "  cmake --build build/release --target receive_signals signal_handler_task" >&2
+        echo "  cmake --build build/release --target receive_signals signal_handler_task echo_server" >&2
         exit 2
     fi
 done
@@ -167,4 +168,70 @@ expect_line "worker 2: cleaned up"
 expect_line "Ctrl+C pressed!" 0
 ok "SIGTERM reached the handler task; both workers cleaned up; exit status 0"
 
-printf '\n%sAll three runs behaved as expected.%s\n' "$bold" "$plain"
+# --- 4 -----------------------------------------------------------------------------------
+
+title "4. echo_server: a TCP server that reloads on SIGHUP and drains on SIGTERM"
+say "Every line a client sends comes back with a prefix read from a config file. SIGHUP" \
+    "re-reads the file; SIGTERM closes the listener at once (new clients are refused)," \
+    "gives the open connections a grace period to finish, and the server exits with" \
+    "status 0 as soon as they are done. The client here is bash's /dev/tcp."
+say ""
+config=$workdir/prefix.conf
+act "echo 'v1> ' > prefix.conf"
+echo 'v1> ' >"$config"
+out=$workdir/echo_server.$RANDOM.out
+: >"$out"
+shown=false
+act "echo_server --port 0 --config prefix.conf --grace 5 &"
+env --default-signal=INT,TERM,HUP "$examples/echo_server" --port 0 --config "$config" --grace 5 \
+    >"$out" 2>&1 &
+pid=$!
+say "    (pid $pid)"
+tries=0
+until grep -q '^listening on ' "$out"; do
+    kill -0 "$pid" 2>/dev/null || fail "echo_server ended before listening"
+    ((tries++ < 1000)) || fail "no \"listening on\" within 10 s"
+    sleep 0.01
+done
+port=$(sed -n 's/^listening on //p' "$out")
+say "    listening on $port"
+
+# Sends the line $1 on the connection (fd 3) and checks that the reply is $2.
+converse() {
+    local reply=""
+    act "echo '$1' >&3; read reply <&3"
+    printf '%s\n' "$1" >&3
+    read -r -t 10 reply <&3 || fail "no reply to \"$1\""
+    say "    $reply"
+    [[ $reply == "$2" ]] || fail "expected \"$2\""
+}
+
+act "exec 3<>/dev/tcp/127.0.0.1/$port"
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+converse "hello" "v1> hello"
+act "echo 'v2> ' > prefix.conf"
+echo 'v2> ' >"$config"
+send HUP
+wait_for_line "reloaded $config"
+say "    reloaded"
+converse "hello again" "v2> hello again"
+send TERM
+tries=0
+until grep -q '^terminated: not accepting' "$out"; do
+    ((tries++ < 1000)) || fail "no shutdown announcement within 10 s"
+    sleep 0.01
+done
+say "    $(grep '^terminated: ' "$out")"
+act "exec 4<>/dev/tcp/127.0.0.1/$port   # a new client"
+if (exec 4<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    fail "a new client got in after SIGTERM"
+fi
+say "    refused"
+converse "last words" "v2> last words"
+act "exec 3<&-   # the open client leaves"
+exec 3<&-
+expect_exit 0
+expect_line "all connections finished"
+ok "replies with the prefix, reload on SIGHUP, refused new clients and drained on SIGTERM"
+
+printf '\n%sAll four runs behaved as expected.%s\n' "$bold" "$plain"
