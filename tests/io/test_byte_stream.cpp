@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <sys/socket.h>
@@ -308,6 +309,32 @@ TEST(ByteStream, BadArgumentsAreRefused) {
             ++refused;
         }
         EXPECT_EQ(refused, 2);
+    });
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ByteStream, ABusyTaskDoesNotStarveAReceiver) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        std::string got;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            // Always ready: the loop never sleeps, so readiness must still be polled.
+            tg.start_soon([]() -> anyio::task<> {
+                for (;;)
+                    co_await anyio::checkpoint();
+            });
+            // Sent by another thread once the receiver is parked in epoll's care.
+            std::jthread sender([fd = ends.first.native_handle()] {
+                std::this_thread::sleep_for(20ms);
+                EXPECT_EQ(::write(fd, "through", 7), 7);
+            });
+            got = co_await ends.second.receive();
+            tg.cancel_scope().cancel();
+        });
+        EXPECT_EQ(got, "through");
     });
 }
 
