@@ -339,3 +339,58 @@ TEST(ByteStream, ABusyTaskDoesNotStarveAReceiver) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ByteStream, OutlivesItsLoopAndServesTheNextOne) {
+    // Registered with the first loop's epoll, then used by a second loop after the first
+    // is gone, then destroyed outside any loop: ASan would catch a dangling loop.
+    auto ends = socket_pair();
+    run_guarded([&]() -> anyio::task<> {
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon(
+                [&]() -> anyio::task<> { EXPECT_EQ(co_await ends.second.receive(), "one"); });
+            co_await settle();
+            co_await ends.first.send("one");
+        });
+    });
+    run_guarded([&]() -> anyio::task<> {
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon(
+                [&]() -> anyio::task<> { EXPECT_EQ(co_await ends.second.receive(), "two"); });
+            co_await settle();
+            co_await ends.first.send("two");
+        });
+    });
+}
+
+TEST(ByteStream, UsingAStreamFromASecondLoopWhileTheFirstHoldsItIsRefused) {
+    auto ends = socket_pair();
+    bool refused = false;
+    run_guarded([&]() -> anyio::task<> {
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                try {
+                    (void)co_await ends.second.receive();
+                } catch (const anyio::closed_resource_error&) {
+                }
+            });
+            co_await settle();
+            // Registered with this loop now; a loop on another thread may not use it.
+            std::thread([&] {
+                anyio::run([&]() -> anyio::task<> {
+                    try {
+                        // More than the socket buffers hold: the send must wait.
+                        co_await ends.second.send(pattern(16u << 20, 5));
+                    } catch (const std::logic_error&) {
+                        refused = true;
+                    }
+                });
+            }).join();
+            ends.second.close();
+        });
+    });
+    EXPECT_TRUE(refused);
+}
+
+}  // namespace
