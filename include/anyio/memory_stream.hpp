@@ -114,10 +114,77 @@ struct memory_stream_state {
     }
 };
 
+enum class stream_side { send, receive };
+
+// What the two ends of a stream have in common: shared state, closing, cloning.
+template <class T, stream_side Side>
+class memory_stream_end {
+public:
+    memory_stream_end(const memory_stream_end&) = delete;
+    memory_stream_end& operator=(const memory_stream_end&) = delete;
+
+    // Closes this end (idempotent). Tasks blocked on this end get closed_resource_error;
+    // when it was the last open end of its side, the other side learns it (receivers get
+    // end_of_stream, senders broken_resource_error).
+    void close() noexcept {
+        if (closed_ || !state_) return;
+        closed_ = true;
+        if constexpr (Side == stream_side::send) {
+            state_->send_end_closed(this);
+        } else {
+            state_->receive_end_closed(this);
+        }
+    }
+
+    [[nodiscard]] bool closed() const noexcept { return closed_ || !state_; }
+
+    [[nodiscard]] memory_object_stream_statistics statistics() const noexcept {
+        return state_ ? state_->statistics() : memory_object_stream_statistics{};
+    }
+
+protected:
+    memory_stream_end() noexcept = default;
+    explicit memory_stream_end(std::shared_ptr<memory_stream_state<T>> s) noexcept
+        : state_(std::move(s)), closed_(false) {}
+    memory_stream_end(memory_stream_end&& other) noexcept
+        : state_(std::move(other.state_)), closed_(std::exchange(other.closed_, true)) {}
+    memory_stream_end& operator=(memory_stream_end&& other) noexcept {
+        if (this != &other) {
+            close();
+            state_ = std::move(other.state_);
+            closed_ = std::exchange(other.closed_, true);
+        }
+        return *this;
+    }
+    ~memory_stream_end() { close(); }
+
+    [[nodiscard]] memory_stream_state<T>* state() const noexcept { return state_.get(); }
+    void require_open(const char* what) const {
+        if (closed()) throw_stream_outcome(stream_outcome::closed, what);
+    }
+    // The state for a new end of this side (a clone).
+    std::shared_ptr<memory_stream_state<T>> share(const char* what) const {
+        require_open(what);
+        if constexpr (Side == stream_side::send) {
+            ++state_->open_send_channels;
+        } else {
+            ++state_->open_receive_channels;
+        }
+        return state_;
+    }
+
+private:
+    friend class memory_send_awaiter<T>;
+    friend class memory_receive_awaiter<T>;
+
+    std::shared_ptr<memory_stream_state<T>> state_;
+    bool closed_ = true;
+};
+
 template <class T>
 class memory_send_awaiter : protected blocking_operation {
 public:
-    memory_send_awaiter(memory_object_send_stream<T>& end,
+    memory_send_awaiter(memory_stream_end<T, stream_side::send>& end,
                         T&& item) noexcept(std::is_nothrow_move_constructible_v<T>)
         : end_(&end), item_(std::move(item)) {}
     // Movable until awaited (unless_cancelled wraps it).
@@ -147,7 +214,7 @@ private:
         finish();
     }
 
-    memory_object_send_stream<T>* end_;
+    memory_stream_end<T, stream_side::send>* end_;
     memory_stream_state<T>* state_ = nullptr;
     T item_;
     stream_outcome outcome_ = stream_outcome::ok;
@@ -158,7 +225,8 @@ private:
 template <class T>
 class memory_receive_awaiter : protected blocking_operation {
 public:
-    explicit memory_receive_awaiter(memory_object_receive_stream<T>& end) noexcept : end_(&end) {}
+    explicit memory_receive_awaiter(memory_stream_end<T, stream_side::receive>& end) noexcept
+        : end_(&end) {}
     // Movable until awaited (unless_cancelled wraps it).
     memory_receive_awaiter(memory_receive_awaiter&&) noexcept(
         std::is_nothrow_move_constructible_v<T>) = default;
@@ -188,7 +256,7 @@ private:
         finish();
     }
 
-    memory_object_receive_stream<T>* end_;
+    memory_stream_end<T, stream_side::receive>* end_;
     memory_stream_state<T>* state_ = nullptr;
     std::optional<T> item_;
     stream_outcome outcome_ = stream_outcome::ok;
@@ -199,23 +267,16 @@ private:
 }  // namespace detail
 
 // The sending end of a memory object stream. Move-only; the destructor closes it.
+// close(), closed() and statistics() come from detail::memory_stream_end.
 template <class T>
-class memory_object_send_stream {
+class memory_object_send_stream : public detail::memory_stream_end<T, detail::stream_side::send> {
+    using end_base = detail::memory_stream_end<T, detail::stream_side::send>;
+
 public:
     memory_object_send_stream() noexcept = default;
-    memory_object_send_stream(memory_object_send_stream&& other) noexcept
-        : state_(std::move(other.state_)), closed_(std::exchange(other.closed_, true)) {}
-    memory_object_send_stream& operator=(memory_object_send_stream&& other) noexcept {
-        if (this != &other) {
-            close();
-            state_ = std::move(other.state_);
-            closed_ = std::exchange(other.closed_, true);
-        }
-        return *this;
-    }
-    memory_object_send_stream(const memory_object_send_stream&) = delete;
-    memory_object_send_stream& operator=(const memory_object_send_stream&) = delete;
-    ~memory_object_send_stream() { close(); }
+    memory_object_send_stream(memory_object_send_stream&&) noexcept = default;
+    memory_object_send_stream& operator=(memory_object_send_stream&&) noexcept = default;
+    ~memory_object_send_stream() = default;
 
     // Sends `item`, waiting while the buffer is full and no receiver waits. A checkpoint.
     // Throws broken_resource_error when every receive end is closed (also when that
@@ -229,70 +290,38 @@ public:
     // Sends without waiting: throws would_block where send() would wait (the item is then
     // not delivered), and the same errors as send(). Not a checkpoint.
     void send_nowait(T item) {
-        if (closed_ || !state_) {
-            detail::throw_stream_outcome(detail::stream_outcome::closed,
-                                         "memory_object_send_stream::send_nowait()");
-        }
-        detail::throw_stream_outcome(state_->try_send(item),
-                                     "memory_object_send_stream::send_nowait()");
+        constexpr const char* what = "memory_object_send_stream::send_nowait()";
+        this->require_open(what);
+        detail::throw_stream_outcome(this->state()->try_send(item), what);
     }
 
     // Another send end of the same stream. Throws closed_resource_error if this is closed.
     [[nodiscard]] memory_object_send_stream clone() const {
-        if (closed_ || !state_) {
-            detail::throw_stream_outcome(detail::stream_outcome::closed,
-                                         "memory_object_send_stream::clone()");
-        }
-        ++state_->open_send_channels;
-        return memory_object_send_stream(state_);
-    }
-
-    // Closes this end (idempotent). Tasks blocked in send() on this end get
-    // closed_resource_error; when it was the last open send end, blocked receivers get
-    // end_of_stream.
-    void close() noexcept {
-        if (closed_ || !state_) return;
-        closed_ = true;
-        state_->send_end_closed(this);
-    }
-
-    [[nodiscard]] bool closed() const noexcept { return closed_ || !state_; }
-
-    [[nodiscard]] memory_object_stream_statistics statistics() const noexcept {
-        return state_ ? state_->statistics() : memory_object_stream_statistics{};
+        return memory_object_send_stream(this->share("memory_object_send_stream::clone()"));
     }
 
 private:
     template <class U>
     friend std::pair<memory_object_send_stream<U>, memory_object_receive_stream<U>>
         create_memory_object_stream(std::size_t);
-    friend class detail::memory_send_awaiter<T>;
 
     explicit memory_object_send_stream(std::shared_ptr<detail::memory_stream_state<T>> s) noexcept
-        : state_(std::move(s)), closed_(false) {}
-
-    std::shared_ptr<detail::memory_stream_state<T>> state_;
-    bool closed_ = true;
+        : end_base(std::move(s)) {}
 };
 
-// The receiving end of a memory object stream. Move-only; the destructor closes it.
+// The receiving end of a memory object stream. Move-only; the destructor closes it (items
+// left in the buffer are destroyed with the last end). close(), closed() and statistics()
+// come from detail::memory_stream_end.
 template <class T>
-class memory_object_receive_stream {
+class memory_object_receive_stream
+    : public detail::memory_stream_end<T, detail::stream_side::receive> {
+    using end_base = detail::memory_stream_end<T, detail::stream_side::receive>;
+
 public:
     memory_object_receive_stream() noexcept = default;
-    memory_object_receive_stream(memory_object_receive_stream&& other) noexcept
-        : state_(std::move(other.state_)), closed_(std::exchange(other.closed_, true)) {}
-    memory_object_receive_stream& operator=(memory_object_receive_stream&& other) noexcept {
-        if (this != &other) {
-            close();
-            state_ = std::move(other.state_);
-            closed_ = std::exchange(other.closed_, true);
-        }
-        return *this;
-    }
-    memory_object_receive_stream(const memory_object_receive_stream&) = delete;
-    memory_object_receive_stream& operator=(const memory_object_receive_stream&) = delete;
-    ~memory_object_receive_stream() { close(); }
+    memory_object_receive_stream(memory_object_receive_stream&&) noexcept = default;
+    memory_object_receive_stream& operator=(memory_object_receive_stream&&) noexcept = default;
+    ~memory_object_receive_stream() = default;
 
     // Receives the oldest item, waiting while there is none. A checkpoint. Throws
     // end_of_stream once every send end is closed and the buffer is empty,
@@ -305,54 +334,27 @@ public:
     // Receives without waiting: throws would_block where receive() would wait, and the
     // same errors as receive(). Not a checkpoint.
     T receive_nowait() {
-        if (closed_ || !state_) {
-            detail::throw_stream_outcome(detail::stream_outcome::closed,
-                                         "memory_object_receive_stream::receive_nowait()");
-        }
+        constexpr const char* what = "memory_object_receive_stream::receive_nowait()";
+        this->require_open(what);
         std::optional<T> item;
-        detail::throw_stream_outcome(state_->try_receive(item),
-                                     "memory_object_receive_stream::receive_nowait()");
+        detail::throw_stream_outcome(this->state()->try_receive(item), what);
         return std::move(*item);
     }
 
     // Another receive end of the same stream. Throws closed_resource_error if this is
     // closed.
     [[nodiscard]] memory_object_receive_stream clone() const {
-        if (closed_ || !state_) {
-            detail::throw_stream_outcome(detail::stream_outcome::closed,
-                                         "memory_object_receive_stream::clone()");
-        }
-        ++state_->open_receive_channels;
-        return memory_object_receive_stream(state_);
-    }
-
-    // Closes this end (idempotent). Tasks blocked in receive() on this end get
-    // closed_resource_error; when it was the last open receive end, blocked senders get
-    // broken_resource_error. Items left in the buffer are destroyed with the stream.
-    void close() noexcept {
-        if (closed_ || !state_) return;
-        closed_ = true;
-        state_->receive_end_closed(this);
-    }
-
-    [[nodiscard]] bool closed() const noexcept { return closed_ || !state_; }
-
-    [[nodiscard]] memory_object_stream_statistics statistics() const noexcept {
-        return state_ ? state_->statistics() : memory_object_stream_statistics{};
+        return memory_object_receive_stream(this->share("memory_object_receive_stream::clone()"));
     }
 
 private:
     template <class U>
     friend std::pair<memory_object_send_stream<U>, memory_object_receive_stream<U>>
         create_memory_object_stream(std::size_t);
-    friend class detail::memory_receive_awaiter<T>;
 
     explicit memory_object_receive_stream(
         std::shared_ptr<detail::memory_stream_state<T>> s) noexcept
-        : state_(std::move(s)), closed_(false) {}
-
-    std::shared_ptr<detail::memory_stream_state<T>> state_;
-    bool closed_ = true;
+        : end_base(std::move(s)) {}
 };
 
 template <class T>

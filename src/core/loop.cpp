@@ -50,7 +50,30 @@ loop::loop() {
 loop::~loop() {
     // The dispatcher waits for in-flight signal handlers before the eventfd closes.
     signals_.reset();
+    while (io_source* source = registered_) {
+        untrack(*source);
+        source->on_loop_closed();
+    }
     tl_loop = nullptr;
+}
+
+void loop::track(io_source& source) noexcept {
+    source.prev_registered_ = nullptr;
+    source.next_registered_ = registered_;
+    if (registered_ != nullptr) registered_->prev_registered_ = &source;
+    registered_ = &source;
+}
+
+void loop::untrack(io_source& source) noexcept {
+    if (source.prev_registered_ != nullptr) {
+        source.prev_registered_->next_registered_ = source.next_registered_;
+    } else {
+        registered_ = source.next_registered_;
+    }
+    if (source.next_registered_ != nullptr) {
+        source.next_registered_->prev_registered_ = source.prev_registered_;
+    }
+    source.prev_registered_ = source.next_registered_ = nullptr;
 }
 
 loop* loop::current() noexcept {

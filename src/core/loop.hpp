@@ -18,6 +18,7 @@
 namespace anyio::detail {
 
 class signal_dispatcher;
+class io_source;
 
 class loop {
 public:
@@ -36,6 +37,11 @@ public:
 
     deadline_heap& timers() noexcept { return timers_; }
     epoll_backend& backend() noexcept { return backend_; }
+
+    // Sources registered with this loop's epoll. The loop tells those still registered
+    // when it is destroyed, so none is left holding a dangling loop.
+    void track(io_source& source) noexcept;
+    void untrack(io_source& source) noexcept;
 
     // Thread-safe: runs `fn` on the loop thread during a coming tick, waking the loop if
     // it sleeps. Work posted after the loop finished is dropped (destroyed unrun).
@@ -61,6 +67,7 @@ private:
     deadline_heap timers_;
     epoll_backend backend_;
     std::unique_ptr<signal_dispatcher> signals_;
+    io_source* registered_ = nullptr;  // head of the list of registered sources
 
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_

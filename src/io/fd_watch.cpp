@@ -41,9 +41,19 @@ fd_watch::~fd_watch() {
 }
 
 void fd_watch::unregister() noexcept {
-    if (registered_) loop_->backend().remove(fd_);
+    if (registered_) {
+        loop_->backend().remove(fd_);
+        loop_->untrack(*this);
+    }
     registered_ = false;
     armed_ = 0;
+}
+
+void fd_watch::on_loop_closed() noexcept {
+    // No task of that loop can still be waiting: its tasks are gone before the loop.
+    registered_ = false;
+    armed_ = 0;
+    loop_ = nullptr;
 }
 
 void fd_watch::close() noexcept {
@@ -77,6 +87,7 @@ void fd_watch::rearm() {
         loop_->backend().modify(fd_, wanted | EPOLLONESHOT, token);
     } else {
         loop_->backend().add(fd_, wanted | EPOLLONESHOT, token);
+        loop_->track(*this);
         registered_ = true;
     }
     armed_ = wanted;
@@ -84,10 +95,10 @@ void fd_watch::rearm() {
 
 void fd_watch::start_waiting(readiness_wait& waiter) {
     loop* const current = waiter.task_->owner;
-    if (loop_ == nullptr) loop_ = current;
-    if (loop_ != current) {
+    if (registered_ && loop_ != current) {
         throw std::logic_error("anyio: a stream is used from a loop other than its own");
     }
+    loop_ = current;
     readiness_wait*& slot = waiters_[index(waiter.direction_)];
     if (slot != nullptr) {
         throw busy_resource_error(waiter.direction_ == io_direction::read

@@ -7,7 +7,7 @@
 // next wait re-arms it. At most one task waits per direction (a second concurrent waiter
 // gets busy_resource_error), so a reader and a writer can share one socket. close()
 // wakes both waiters with closed_resource_error. Loop thread only; the watch binds to the
-// loop of its first waiter.
+// loop of its first waiter until that loop ends (then it may serve another loop).
 
 #include <anyio/detail/runtime.hpp>
 
@@ -84,6 +84,7 @@ private:
         return static_cast<std::size_t>(d);
     }
     void on_ready(std::uint32_t events) noexcept override;
+    void on_loop_closed() noexcept override;
     void start_waiting(readiness_wait& waiter);
     void rearm();
     void unregister() noexcept;

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <sys/socket.h>
@@ -309,6 +310,87 @@ TEST(ByteStream, BadArgumentsAreRefused) {
         }
         EXPECT_EQ(refused, 2);
     });
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ByteStream, ABusyTaskDoesNotStarveAReceiver) {
+    run_guarded([]() -> anyio::task<> {
+        auto ends = socket_pair();
+        std::string got;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            // Always ready: the loop never sleeps, so readiness must still be polled.
+            tg.start_soon([]() -> anyio::task<> {
+                for (;;)
+                    co_await anyio::checkpoint();
+            });
+            // Sent by another thread once the receiver is parked in epoll's care.
+            std::jthread sender([fd = ends.first.native_handle()] {
+                std::this_thread::sleep_for(20ms);
+                EXPECT_EQ(::write(fd, "through", 7), 7);
+            });
+            got = co_await ends.second.receive();
+            tg.cancel_scope().cancel();
+        });
+        EXPECT_EQ(got, "through");
+    });
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ByteStream, OutlivesItsLoopAndServesTheNextOne) {
+    // Registered with the first loop's epoll, then used by a second loop after the first
+    // is gone, then destroyed outside any loop: ASan would catch a dangling loop.
+    auto ends = socket_pair();
+    run_guarded([&]() -> anyio::task<> {
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon(
+                [&]() -> anyio::task<> { EXPECT_EQ(co_await ends.second.receive(), "one"); });
+            co_await settle();
+            co_await ends.first.send("one");
+        });
+    });
+    run_guarded([&]() -> anyio::task<> {
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon(
+                [&]() -> anyio::task<> { EXPECT_EQ(co_await ends.second.receive(), "two"); });
+            co_await settle();
+            co_await ends.first.send("two");
+        });
+    });
+}
+
+TEST(ByteStream, UsingAStreamFromASecondLoopWhileTheFirstHoldsItIsRefused) {
+    auto ends = socket_pair();
+    bool refused = false;
+    run_guarded([&]() -> anyio::task<> {
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                try {
+                    (void)co_await ends.second.receive();
+                } catch (const anyio::closed_resource_error&) {
+                }
+            });
+            co_await settle();
+            // Registered with this loop now; a loop on another thread may not use it.
+            std::thread([&] {
+                anyio::run([&]() -> anyio::task<> {
+                    try {
+                        // More than the socket buffers hold: the send must wait.
+                        co_await ends.second.send(pattern(16u << 20, 5));
+                    } catch (const std::logic_error&) {
+                        refused = true;
+                    }
+                });
+            }).join();
+            ends.second.close();
+        });
+    });
+    EXPECT_TRUE(refused);
 }
 
 }  // namespace
