@@ -64,7 +64,10 @@ std::string socket_address::host() const {
             const sockaddr_in6& a = as_ipv6(storage_);
             ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
             std::string result = text;
-            if (a.sin6_scope_id != 0) result += "%" + std::to_string(a.sin6_scope_id);
+            if (a.sin6_scope_id != 0) {
+                result.push_back('%');
+                result.append(std::to_string(a.sin6_scope_id));
+            }
             return result;
         }
         case AF_UNIX: {
@@ -72,7 +75,11 @@ std::string socket_address::host() const {
             if (size_ <= offset) return {};  // unnamed
             const char* path = as_unix(storage_).sun_path;
             std::size_t length = size_ - offset;
-            if (path[0] == '\0') return "@" + std::string(path + 1, length - 1);  // abstract
+            if (path[0] == '\0') {  // abstract
+                std::string name(1, '@');
+                name.append(path + 1, length - 1);
+                return name;
+            }
             length = static_cast<std::size_t>(std::find(path, path + length, '\0') - path);
             return std::string(path, length);
         }
@@ -93,14 +100,23 @@ std::uint16_t socket_address::port() const noexcept {
 }
 
 std::string socket_address::to_string() const {
+    // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "literal" + string.
+    std::string text;
     switch (family()) {
         case AF_INET:
-            return host() + ":" + std::to_string(port());
+            text = host();
+            break;
         case AF_INET6:
-            return "[" + host() + "]:" + std::to_string(port());
+            text.push_back('[');
+            text.append(host());
+            text.push_back(']');
+            break;
         default:
             return host();
     }
+    text.push_back(':');
+    text.append(std::to_string(port()));
+    return text;
 }
 
 bool operator==(const socket_address& a, const socket_address& b) noexcept {

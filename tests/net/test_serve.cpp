@@ -214,34 +214,27 @@ TEST(Serve, CancellingServeCancelsItsHandlers) {
     });
 }
 
-// UndefinedBehaviorSanitizer checks each virtual call's dynamic type, and the first time it
-// meets a pair of types it probes the vtable's memory through a pipe: with no descriptor
-// left that probe fails and it reports a bogus "invalid vptr". So, before exhausting the
-// descriptors, make each kind of virtual call the exhausted stretch makes once: I/O
-// readiness, a sleep, deadlines cutting short an event wait and a socket receive, and a
-// closed_resource_error.
-anyio::task<> warm_up_type_checks(std::uint16_t port) {
-    const std::string got = co_await round_trip(port, "warm-up");
-    EXPECT_EQ(got, "warm-up");
+// UndefinedBehaviorSanitizer checks the dynamic type of objects with virtual functions, and
+// the first time it meets a pair of types it probes the vtable's memory through a pipe:
+// with no descriptor left that probe fails and it reports a bogus "invalid vptr". So,
+// before exhausting the descriptors, rehearse on a listener of its own each kind of call
+// the exhausted stretch makes: serving and echoing, a sleep, deadlines cutting short an
+// event wait and a socket receive, and serve returning when its listener closes.
+anyio::task<> warm_up_type_checks() {
+    auto rehearsal = co_await anyio::create_tcp_listener("127.0.0.1", 0);
+    co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+        tg.start_soon([&]() -> anyio::task<> { co_await rehearsal.serve(anyio_test::echo); });
+        const std::string got = co_await round_trip(rehearsal.port(), "warm-up");
+        EXPECT_EQ(got, "warm-up");
+        co_await anyio::sleep(1ms);
+        anyio::event never;
+        (void)co_await anyio::move_on_after(1ms, [&]() -> anyio::task<> { co_await never.wait(); });
+        auto idle = co_await anyio::connect_tcp("127.0.0.1", rehearsal.port());
+        (void)co_await anyio::move_on_after(
+            1ms, [&]() -> anyio::task<> { (void)co_await anyio_test::receive_line(idle); });
+        co_await rehearsal.aclose();
+    });
     co_await anyio::sleep(1ms);
-    anyio::event never;
-    (void)co_await anyio::move_on_after(1ms, [&]() -> anyio::task<> { co_await never.wait(); });
-    auto idle = co_await anyio::connect_tcp("127.0.0.1", port);
-    (void)co_await anyio::move_on_after(
-        1ms, [&]() -> anyio::task<> { (void)co_await anyio_test::receive_line(idle); });
-    // Wait until the server closed its end too: no descriptor may come free later.
-    co_await idle.send_eof();
-    std::string rest;
-    try {
-        (void)co_await anyio_test::receive_line(idle, rest);
-    } catch (const anyio::end_of_stream&) {
-    }
-    co_await anyio::sleep(10ms);
-    anyio::tcp_listener closed;
-    try {
-        (void)co_await closed.accept();
-    } catch (const anyio::closed_resource_error&) {
-    }
 }
 
 // Opens descriptors until the process has none left; returns them.
@@ -266,7 +259,7 @@ TEST(Serve, OutOfDescriptorsTheListenerBacksOffAndServesOnceSomeAreFree) {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 tg.start_soon(
                     [&]() -> anyio::task<> { co_await listener.serve(anyio_test::echo); });
-                co_await warm_up_type_checks(listener.port());
+                co_await warm_up_type_checks();
                 std::vector<int> held = exhaust_descriptors();
                 EXPECT_FALSE(held.empty());
                 ::close(held.back());  // room for exactly one: the client's socket
@@ -309,7 +302,7 @@ TEST(Serve, ClosingTheListenerWakesAnAcceptThatBacksOff) {
                     co_await listener.serve(anyio_test::echo);
                     served = true;
                 });
-                co_await warm_up_type_checks(listener.port());
+                co_await warm_up_type_checks();
                 held = exhaust_descriptors();
                 ::close(held.back());
                 held.pop_back();
