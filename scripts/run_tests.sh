@@ -17,7 +17,7 @@ for preset in "${presets[@]}"; do
     # other three presets only; the multi-thread tests (fan-out across loops, restore,
     # info, storms, fork) stay, retried up to three times.
     if [ "$preset" = tsan ]; then
-        extra=(--repeat until-pass:3 -E '^(SignalReceiver|KeyboardInterrupt|RunOptions|Examples)[.]')
+        extra=(--repeat until-pass:3 -E '^(SignalReceiver|KeyboardInterrupt|RunOptions|Examples|EchoServer)[.]')
     fi
     ctest --preset "$preset" -j2 "${extra[@]}"
 done
