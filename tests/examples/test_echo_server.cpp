@@ -221,15 +221,29 @@ TEST(EchoServer, SighupWithTheConfigGoneKeepsTheOldPrefixAndSaysWhy) {
     EXPECT_EQ(a.ask("again"), "back: again");
 }
 
+// A server with prefix "> " and the given grace period, and one client that got a reply
+// and stays connected.
+struct server_and_client {
+    explicit server_and_client(const std::string& grace)
+        : server({"--port", "0", "--config", config.path(), "--grace", grace}),
+          port(server.wait_until_listening()),
+          a(port) {
+        EXPECT_EQ(a.ask("hello"), "> hello");
+    }
+    config_file config{"> "};
+    echo_server server;
+    int port;
+    client a;
+};
+
 // SIGTERM / SIGINT with a client connected: the listener closes at once, the client still
 // gets replies during the grace period, and the server exits 0 as soon as it leaves (the
 // grace is 60 s, the hang guard 30 s: only the client's leaving can end it in time).
 void check_graceful_stop(int signo, const std::string& announcement) {
-    const config_file config("> ");
-    echo_server server({"--port", "0", "--config", config.path(), "--grace", "60"});
-    const int port = server.wait_until_listening();
-    client a(port);
-    EXPECT_EQ(a.ask("hello"), "> hello");
+    server_and_client s("60");
+    echo_server& server = s.server;
+    client& a = s.a;
+    const int port = s.port;
     server.send(signo);
     const std::string line = server.read_line();
     EXPECT_TRUE(contains(line, announcement + ": not accepting; 1 open connection(s)")) << line;
@@ -251,11 +265,9 @@ TEST(EchoServer, CtrlCStopsAcceptingAndExitsZeroOnceOpenConnectionsFinish) {
 }
 
 TEST(EchoServer, AfterTheGracePeriodRemainingConnectionsAreCancelledAndItExitsZero) {
-    const config_file config("> ");
-    echo_server server({"--port", "0", "--config", config.path(), "--grace", "1"});
-    const int port = server.wait_until_listening();
-    client idle(port);
-    EXPECT_EQ(idle.ask("hello"), "> hello");
+    server_and_client s("1");
+    echo_server& server = s.server;
+    client& idle = s.a;
     server.send(SIGTERM);
     EXPECT_TRUE(contains(server.read_line(), "have 1 s to finish"));
     EXPECT_EQ(server.read_line(), "grace period over: cancelled the remaining connection(s)");
@@ -265,11 +277,8 @@ TEST(EchoServer, AfterTheGracePeriodRemainingConnectionsAreCancelledAndItExitsZe
 }
 
 TEST(EchoServer, ASecondSignalEndsTheGracePeriodAtOnce) {
-    const config_file config("> ");
-    echo_server server({"--port", "0", "--config", config.path(), "--grace", "60"});
-    const int port = server.wait_until_listening();
-    client idle(port);
-    EXPECT_EQ(idle.ask("hello"), "> hello");
+    server_and_client s("60");
+    echo_server& server = s.server;
     server.send(SIGTERM);
     EXPECT_TRUE(contains(server.read_line(), "terminated: not accepting"));
     server.send(SIGINT);

@@ -60,6 +60,16 @@ void leave_stale_socket_file(const std::string& path) {
     ASSERT_TRUE(fs::is_socket(path));
 }
 
+// A client connects to `path`, the listener accepts it, and `text` goes through.
+anyio::task<> expect_a_connection_works(anyio::unix_listener& listener, const std::string& path,
+                                        const std::string& text) {
+    auto client = co_await anyio::connect_unix(path);
+    auto server = co_await listener.accept();
+    co_await client.send(text);
+    const std::string got = co_await server.receive();
+    EXPECT_EQ(got, text);
+}
+
 TEST(UnixSocket, ConnectAcceptAndEcho) {
     const socket_dir dir;
     const std::string path = dir.file("echo.sock");
@@ -118,11 +128,7 @@ TEST(UnixSocket, AStaleSocketFileIsReplaced) {
         }
         EXPECT_TRUE(connect_refused);
         auto listener = co_await anyio::create_unix_listener(path);
-        auto client = co_await anyio::connect_unix(path);
-        auto server = co_await listener.accept();
-        co_await client.send("fresh");
-        const std::string got = co_await server.receive();
-        EXPECT_EQ(got, "fresh");
+        co_await expect_a_connection_works(listener, path, "fresh");
     });
 }
 
@@ -150,11 +156,7 @@ TEST(UnixSocket, ALiveListenersPathOrAnotherFileIsNotTaken) {
         char byte = 0;
         const std::size_t probe_bytes = co_await probe.receive_into(std::span<char>(&byte, 1));
         EXPECT_EQ(probe_bytes, 0u);
-        auto client = co_await anyio::connect_unix(path);
-        auto server = co_await first.accept();
-        co_await client.send("ok");
-        const std::string got = co_await server.receive();
-        EXPECT_EQ(got, "ok");
+        co_await expect_a_connection_works(first, path, "ok");
     });
 }
 
