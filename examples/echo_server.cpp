@@ -204,10 +204,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        anyio::run(run_server, *opts);
+        // run_main: a Ctrl+C before the signal receiver is open ends the program the Unix
+        // way (by SIGINT) instead of as an uncaught exception.
+        return anyio::run_main(run_server, *opts);
     } catch (const std::exception& e) {
         complain(e.what());
         return 1;
     }
-    return 0;
 }

@@ -138,8 +138,7 @@ task<socket_stream> socket_listener::accept() {
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             // From here to co_return nothing suspends: a cancellation cannot come between.
-            co_return detail::socket_access::make_stream(
-                fd, socket_address(reinterpret_cast<const sockaddr*>(&peer), size));
+            co_return detail::socket_access::make_stream(fd, detail::kernel_address(peer, size));
         }
         const int error = errno;
         if (error == EAGAIN || error == EWOULDBLOCK) {
@@ -188,7 +187,7 @@ socket_address bound_address(int fd) {
         ::close(fd);
         throw std::system_error(error, std::generic_category(), "anyio: getsockname");
     }
-    return socket_address(reinterpret_cast<const sockaddr*>(&local), size);
+    return detail::kernel_address(local, size);
 }
 
 // The wildcard address of `family` on `port`.

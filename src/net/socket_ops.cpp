@@ -25,6 +25,11 @@ void throw_address_error(int error, const char* what, const socket_address& addr
                             std::string("anyio: ") + what + " " + address.to_string());
 }
 
+socket_address kernel_address(const sockaddr_storage& storage, socklen_t size) {
+    if (size < static_cast<socklen_t>(sizeof(sa_family_t))) return {};
+    return socket_address(reinterpret_cast<const sockaddr*>(&storage), size);
+}
+
 void check_port(int port, int min_port) {
     if (port < min_port || port > 65535) {
         throw std::invalid_argument("anyio: invalid port " + std::to_string(port) + " (expected " +
@@ -64,11 +69,8 @@ socket_stream socket_access::make_stream(int fd, const socket_address& remote) {
         }
         sockaddr_storage local{};
         socklen_t size = sizeof local;
-        socket_address local_address;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) == 0) {
-            local_address = socket_address(reinterpret_cast<const sockaddr*>(&local), size);
-        }
-        return socket_stream(fd, local_address, remote);
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) != 0) size = 0;
+        return socket_stream(fd, kernel_address(local, size), remote);
     } catch (...) {
         ::close(fd);
         throw;

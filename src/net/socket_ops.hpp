@@ -16,6 +16,11 @@ int open_stream_socket(int family);
 // std::system_error for `error` with "anyio: <what> <address>" as its context.
 [[noreturn]] void throw_address_error(int error, const char* what, const socket_address& address);
 
+// The address the kernel filled in (accept, getsockname), or an empty one if it is too
+// short to hold a family (e.g. an unnamed UNIX peer on some kernels). Never throws for the
+// families our sockets use.
+socket_address kernel_address(const sockaddr_storage& storage, socklen_t size);
+
 // Throws std::invalid_argument unless min_port <= port <= 65535.
 void check_port(int port, int min_port);
 // Throws std::invalid_argument unless backlog > 0.
