@@ -9,7 +9,9 @@
 #include <anyio/exceptions.hpp>
 #include <anyio/lock.hpp>
 #include <anyio/memory_stream.hpp>
+#include <anyio/process.hpp>
 #include <anyio/run.hpp>
+#include <anyio/run_process.hpp>
 #include <anyio/semaphore.hpp>
 #include <anyio/signals.hpp>
 #include <anyio/task.hpp>

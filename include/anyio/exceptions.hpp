@@ -6,6 +6,7 @@
 // cancellation or a Ctrl+C. Everything else derives from std::exception.
 
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -73,6 +74,28 @@ class would_block : public std::runtime_error {
 public:
     would_block() : std::runtime_error("anyio: operation would block") {}
     using std::runtime_error::runtime_error;
+};
+
+// run_process with check (or completed_process::check_returncode): the command ended with
+// a non-zero return code, negative when a signal killed it. Carries the command and what it
+// printed; the message names the command and the code (or the signal).
+class called_process_error : public std::runtime_error {
+public:
+    called_process_error(int returncode, std::vector<std::string> argv, std::string stdout_data,
+                         std::string stderr_data);
+    [[nodiscard]] int returncode() const noexcept { return returncode_; }
+    [[nodiscard]] const std::vector<std::string>& argv() const noexcept { return output_->argv; }
+    [[nodiscard]] const std::string& stdout_data() const noexcept { return output_->out; }
+    [[nodiscard]] const std::string& stderr_data() const noexcept { return output_->err; }
+
+private:
+    struct output {
+        std::vector<std::string> argv;
+        std::string out;
+        std::string err;
+    };
+    int returncode_;
+    std::shared_ptr<const output> output_;  // shared: copying an exception must not throw
 };
 
 // One or more children of a task group (or its body) failed. Holds every failure, in
