@@ -1,6 +1,7 @@
 #include "core/loop.hpp"
 
 #include "signal/dispatcher.hpp"
+#include "thread/thread_support.hpp"
 
 #include <array>
 #include <chrono>
@@ -47,6 +48,8 @@ loop::loop() {
 }
 
 loop::~loop() {
+    // Closes the door worker threads post through before anything they could reach dies.
+    threads_.reset();
     // The dispatcher waits for in-flight signal handlers before the eventfd closes.
     signals_.reset();
     tl_loop = nullptr;
@@ -69,6 +72,11 @@ void loop::schedule(task_state& task) noexcept {
 signal_dispatcher& loop::signals() {
     if (!signals_) signals_ = std::make_unique<signal_dispatcher>(*this);
     return *signals_;
+}
+
+thread_support& loop::threads() {
+    if (!threads_) threads_ = std::make_unique<thread_support>(*this);
+    return *threads_;
 }
 
 void loop::post(std::function<void()> fn) {

@@ -18,6 +18,7 @@
 namespace anyio::detail {
 
 class signal_dispatcher;
+class thread_support;
 
 class loop {
 public:
@@ -48,6 +49,11 @@ public:
     // What signal handlers and other threads poke (see wakeup.hpp).
     wakeup& waker() noexcept { return wakeup_; }
 
+    // Worker threads' door into this loop and its default thread limiter (src/thread/),
+    // created on first use; destroyed first when the loop ends, so no thread posts to a
+    // dead loop.
+    thread_support& threads();
+
 private:
     void run_ready_batch() noexcept;
     void poll_and_fire();
@@ -61,6 +67,7 @@ private:
     deadline_heap timers_;
     epoll_backend backend_;
     std::unique_ptr<signal_dispatcher> signals_;
+    std::unique_ptr<thread_support> threads_;
 
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
