@@ -1,12 +1,14 @@
 #pragma once
 // Umbrella header: everything public in anyio.
 
+#include <anyio/blocking_portal.hpp>
 #include <anyio/byte_stream.hpp>
 #include <anyio/cancel_scope.hpp>
 #include <anyio/capacity_limiter.hpp>
 #include <anyio/condition.hpp>
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
+#include <anyio/from_thread.hpp>
 #include <anyio/lock.hpp>
 #include <anyio/memory_stream.hpp>
 #include <anyio/process.hpp>
@@ -17,3 +19,4 @@
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
 #include <anyio/time.hpp>
+#include <anyio/to_thread.hpp>
