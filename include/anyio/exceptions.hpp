@@ -8,6 +8,7 @@
 #include <anyio/socket_address.hpp>
 
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -99,13 +100,37 @@ private:
 class resolve_error : public std::runtime_error {
 public:
     resolve_error(std::string host, int gai_error, const std::string& what)
-        : std::runtime_error(what), host_(std::move(host)), gai_error_(gai_error) {}
-    [[nodiscard]] const std::string& host() const noexcept { return host_; }
+        : std::runtime_error(what),
+          host_(std::make_shared<const std::string>(std::move(host))),
+          gai_error_(gai_error) {}
+    [[nodiscard]] const std::string& host() const noexcept { return *host_; }
     [[nodiscard]] int gai_error() const noexcept { return gai_error_; }
 
 private:
-    std::string host_;
+    std::shared_ptr<const std::string> host_;  // shared: copying an exception must not throw
     int gai_error_;
+};
+
+// run_process with check (or completed_process::check_returncode): the command ended with
+// a non-zero return code, negative when a signal killed it. Carries the command and what it
+// printed; the message names the command and the code (or the signal).
+class called_process_error : public std::runtime_error {
+public:
+    called_process_error(int returncode, std::vector<std::string> argv, std::string stdout_data,
+                         std::string stderr_data);
+    [[nodiscard]] int returncode() const noexcept { return returncode_; }
+    [[nodiscard]] const std::vector<std::string>& argv() const noexcept { return output_->argv; }
+    [[nodiscard]] const std::string& stdout_data() const noexcept { return output_->out; }
+    [[nodiscard]] const std::string& stderr_data() const noexcept { return output_->err; }
+
+private:
+    struct output {
+        std::vector<std::string> argv;
+        std::string out;
+        std::string err;
+    };
+    int returncode_;
+    std::shared_ptr<const output> output_;  // shared: copying an exception must not throw
 };
 
 // One or more children of a task group (or its body) failed. Holds every failure, in

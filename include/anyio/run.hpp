@@ -33,8 +33,10 @@ struct run_options {
 namespace detail {
 // Runs `main` to completion on a new loop bound to this thread (throws std::logic_error
 // if the thread already runs one). Rethrows what `main` threw; throws
-// keyboard_interrupt / terminated if a signal cancelled it.
-void run_on_new_loop(task<void> main, const run_options& options);
+// keyboard_interrupt / terminated if a signal cancelled it. `claim_termination` false
+// leaves Ctrl+C and the graceful signals alone (a blocking portal's loop: the process's
+// Ctrl+C belongs to the program, not to a helper thread).
+void run_on_new_loop(task<void> main, const run_options& options, bool claim_termination = true);
 void validate(const run_options& options);
 [[noreturn]] void die_by_signal(int signo) noexcept;
 

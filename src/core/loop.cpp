@@ -2,6 +2,7 @@
 
 #include "core/io_source.hpp"
 #include "signal/dispatcher.hpp"
+#include "thread/thread_support.hpp"
 
 #include <array>
 #include <chrono>
@@ -48,6 +49,8 @@ loop::loop() {
 }
 
 loop::~loop() {
+    // Closes the door worker threads post through before anything they could reach dies.
+    threads_.reset();
     // The dispatcher waits for in-flight signal handlers before the eventfd closes.
     signals_.reset();
     while (io_source* source = registered_) {
@@ -93,6 +96,11 @@ void loop::schedule(task_state& task) noexcept {
 signal_dispatcher& loop::signals() {
     if (!signals_) signals_ = std::make_unique<signal_dispatcher>(*this);
     return *signals_;
+}
+
+thread_support& loop::threads() {
+    if (!threads_) threads_ = std::make_unique<thread_support>(*this);
+    return *threads_;
 }
 
 void loop::post(std::function<void()> fn) {

@@ -19,6 +19,7 @@ namespace anyio::detail {
 
 class signal_dispatcher;
 class io_source;
+class thread_support;
 
 class loop {
 public:
@@ -54,6 +55,11 @@ public:
     // What signal handlers and other threads poke (see wakeup.hpp).
     wakeup& waker() noexcept { return wakeup_; }
 
+    // Worker threads' door into this loop and its default thread limiter (src/thread/),
+    // created on first use; destroyed first when the loop ends, so no thread posts to a
+    // dead loop.
+    thread_support& threads();
+
 private:
     void run_ready_batch() noexcept;
     void poll_and_fire();
@@ -68,6 +74,7 @@ private:
     epoll_backend backend_;
     std::unique_ptr<signal_dispatcher> signals_;
     io_source* registered_ = nullptr;  // head of the list of registered sources
+    std::unique_ptr<thread_support> threads_;
 
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_

@@ -58,7 +58,7 @@ void validate(const run_options& options) {
     }
 }
 
-void run_on_new_loop(task<void> main, const run_options& options) {
+void run_on_new_loop(task<void> main, const run_options& options, bool claim_termination) {
     loop lp;
     task_state root;
     root.owner = &lp;
@@ -69,10 +69,12 @@ void run_on_new_loop(task<void> main, const run_options& options) {
                        options.graceful_signals.end());
     const unsigned force_exit_count =
         options.on_second_interrupt == second_interrupt::force_exit ? 2 : 3;
-    lp.signals().claim_termination(terminating, force_exit_count, [&](int signo) noexcept {
-        if (terminated_by == 0) terminated_by = signo;
-        root_scope.cancel();
-    });
+    if (claim_termination) {
+        lp.signals().claim_termination(terminating, force_exit_count, [&](int signo) noexcept {
+            if (terminated_by == 0) terminated_by = signo;
+            root_scope.cancel();
+        });
+    }
     std::exception_ptr error;
     bool done = false;
     root_coroutine coro = run_root(std::move(main), root_scope, error, done);
@@ -82,11 +84,11 @@ void run_on_new_loop(task<void> main, const run_options& options) {
         lp.run_until(done);
     } catch (...) {
         coro.handle.destroy();
-        lp.signals().release_termination();
+        if (claim_termination) lp.signals().release_termination();
         throw;
     }
     coro.handle.destroy();
-    lp.signals().release_termination();
+    if (claim_termination) lp.signals().release_termination();
     if (terminated_by == SIGINT) throw keyboard_interrupt{};
     if (terminated_by != 0) throw terminated{terminated_by};
     if (error) std::rethrow_exception(error);

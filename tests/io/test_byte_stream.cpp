@@ -4,6 +4,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/run_helpers.hpp"
+#include "support/stream_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,8 @@
 namespace {
 
 using namespace std::chrono_literals;
+using anyio_test::pattern;
+using anyio_test::receive_all;
 using anyio_test::run_guarded;
 using anyio_test::settle;
 
@@ -34,28 +37,6 @@ std::pair<anyio::byte_stream, anyio::byte_stream> pipe_pair() {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe");
     return {anyio::byte_stream::adopt(fds[0]), anyio::byte_stream::adopt(fds[1])};
-}
-
-// Deterministic bytes that differ at every offset, so a lost, duplicated or reordered
-// chunk changes the result.
-std::string pattern(std::size_t size, std::uint32_t seed) {
-    std::string s(size, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
-}
-
-anyio::task<std::string> receive_all(anyio::byte_stream& stream) {
-    std::string all;
-    std::string buffer(1 << 16, '\0');
-    for (;;) {
-        const std::size_t n = co_await stream.receive_into(buffer);
-        if (n == 0) co_return all;
-        all.append(buffer, 0, n);
-    }
 }
 
 TEST(ByteStream, SendThenReceiveOverASocketPair) {

@@ -1,0 +1,170 @@
+#pragma once
+// A call that a plain thread asks an event loop to run, and then waits for: the common part
+// of anyio::from_thread::run / run_sync and anyio::blocking_portal::call / start_task_soon.
+//
+// The asking thread creates the call (the callable and its decay-copied arguments inside),
+// posts it to the loop, and blocks in wait(). On the loop, run() invokes it inside a task
+// and a cancel scope of its own, stores the value, and settles the call, which wakes the
+// waiter. Shared ownership: whichever side lets go last frees it, so neither may outlive
+// the other by accident. A call that can no longer run (its loop ended, its portal stopped)
+// is settled with an error instead, so a waiter never blocks forever.
+
+#include <anyio/detail/runtime.hpp>
+#include <anyio/task.hpp>
+
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace anyio::detail {
+
+class loop_gate;  // src/thread/loop_gate.hpp: a refcounted door into one loop
+
+// Where a call's value waits to be taken (nothing for void).
+template <class T>
+class result_slot {
+public:
+    template <class U>
+    void set(U&& value) {
+        value_.emplace(std::forward<U>(value));
+    }
+    // Stores fn(args...), the stored arguments passed as lvalues.
+    template <class F, class Tuple>
+    void fill(F& fn, Tuple& args) {
+        value_.emplace(std::apply(fn, args));
+    }
+    T take() { return std::move(*value_); }
+
+private:
+    std::optional<T> value_;
+};
+template <>
+class result_slot<void> {
+public:
+    template <class F, class Tuple>
+    void fill(F& fn, Tuple& args) {
+        std::apply(fn, args);
+    }
+    void take() const noexcept {}
+};
+
+// What fn(args...) yields when run by a loop for another thread: the task's value for a
+// function returning anyio::task<T>, else the plain return value.
+template <class F, class... Args>
+struct call_result {
+    using type = std::invoke_result_t<F&, Args&...>;
+};
+template <class F, class... Args>
+requires task_function<F, Args...>
+struct call_result<F, Args...> {
+    using type = task_result_t<F, Args...>;
+};
+template <class F, class... Args>
+using call_result_t = typename call_result<std::decay_t<F>, std::decay_t<Args>...>::type;
+
+class thread_request : public std::enable_shared_from_this<thread_request> {
+public:
+    thread_request(const thread_request&) = delete;
+    thread_request& operator=(const thread_request&) = delete;
+    virtual ~thread_request();
+
+    // Loop thread, inside a task: runs the call in a cancel scope of its own, then settles
+    // it with its outcome (anyio::cancelled if that scope's cancellation cut it short).
+    // Never throws.
+    task<void> run();
+
+    // Any thread: ends the call with `error` (a null pointer means success) and wakes the
+    // waiter; later calls do nothing. Unregisters it from its gate first.
+    void settle(std::exception_ptr error) noexcept;
+
+    // The asking thread (or any other but the loop's): blocks until the call is settled.
+    void wait() const;
+    // Same, until `deadline`; true if settled.
+    [[nodiscard]] bool wait_until(std::chrono::steady_clock::time_point deadline) const;
+    [[nodiscard]] bool done() const;
+    // Any thread: cancels the call's own scope on the loop, or makes it start cancelled if
+    // it has not started yet. Nothing if it is settled or its loop has ended.
+    void cancel();
+
+    // Set once by the poster before the call is published to the loop, then read-only.
+    std::shared_ptr<loop_gate> gate;
+    // Loop thread only: the scope run() is in (null outside run()), and a cancel() that
+    // arrived before run() started.
+    cancel_scope* scope = nullptr;
+    bool cancel_requested = false;
+
+protected:
+    thread_request() = default;
+    // Runs the call in the current task and stores its value; throws what the call threw.
+    virtual task<void> invoke() = 0;
+    // After wait(): rethrows the error the call was settled with, if any. Once.
+    void rethrow_if_failed();
+
+private:
+    mutable std::mutex mutex_;
+    mutable std::condition_variable settled_;
+    bool claimed_ = false;      // guarded by mutex_: one settle() won
+    bool done_ = false;         // guarded by mutex_: the outcome is readable
+    std::exception_ptr error_;  // guarded by mutex_ until done_, then read-only
+};
+
+// A call producing a T.
+template <class T>
+class thread_result : public thread_request {
+public:
+    // Blocks until settled; returns the value or rethrows. Call once.
+    T take() {
+        wait();
+        rethrow_if_failed();
+        return slot_.take();
+    }
+
+protected:
+    // Written by invoke() on the loop thread before settle(); read by take() after wait():
+    // the request's mutex orders the two.
+    result_slot<T> slot_;
+};
+
+template <class T, class F, class... Args>
+class thread_call final : public thread_result<T> {
+public:
+    template <class G, class... A>
+    explicit thread_call(G&& g, A&&... a) : fn_(std::forward<G>(g)), args_(std::forward<A>(a)...) {}
+
+private:
+    // Like task_group::start_soon: fn and args are invoked as lvalues, and live as long as
+    // the call, so a coroutine taking them by reference stays valid.
+    task<void> invoke() override {
+        if constexpr (task_function<F, Args...>) {
+            if constexpr (std::is_void_v<T>) {
+                co_await std::apply(fn_, args_);
+            } else {
+                this->slot_.set(co_await std::apply(fn_, args_));
+            }
+        } else {
+            this->slot_.fill(fn_, args_);
+        }
+        co_return;  // a coroutine also when no branch above awaits
+    }
+
+    F fn_;
+    std::tuple<Args...> args_;
+};
+
+template <class F, class... Args>
+auto make_thread_call(F&& fn, Args&&... args) {
+    using result_t = call_result_t<F, Args...>;
+    static_assert(!std::is_reference_v<result_t>,
+                  "anyio: a function run on a loop for another thread must return a value "
+                  "(or a pointer), not a reference");
+    return std::make_shared<thread_call<result_t, std::decay_t<F>, std::decay_t<Args>...>>(
+        std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
+}  // namespace anyio::detail

@@ -1,0 +1,75 @@
+#include "thread/request_inbox.hpp"
+
+#include <anyio/exceptions.hpp>
+#include <anyio/task_group.hpp>
+
+#include <utility>
+
+namespace anyio::detail {
+
+namespace {
+task<void> run_call(std::shared_ptr<thread_request> call) {
+    co_await call->run();
+}
+}  // namespace
+
+request_inbox::~request_inbox() {
+    fail_pending(&cancelled_error);
+}
+
+void request_inbox::push(std::shared_ptr<thread_request> call) noexcept {
+    if (closed_) {
+        call->settle(reject_with_());
+        return;
+    }
+    queue_.push_back(std::move(call));
+    if (waiter_ != nullptr) std::exchange(waiter_, nullptr)->wake();
+}
+
+void request_inbox::close(error_factory reject_with) noexcept {
+    if (closed_) return;
+    closed_ = true;
+    reject_with_ = reject_with;
+    if (waiter_ != nullptr) std::exchange(waiter_, nullptr)->wake();
+}
+
+void request_inbox::fail_pending(error_factory make_error) noexcept {
+    for (const auto& call : std::exchange(queue_, {}))
+        call->settle(make_error());
+}
+
+request_inbox::next_awaiter request_inbox::next() noexcept {
+    return next_awaiter(*this);
+}
+
+task<void> request_inbox::serve(task_group& group) {
+    for (;;) {
+        std::vector<std::shared_ptr<thread_request>> batch = co_await next();
+        if (batch.empty()) co_return;
+        for (auto& call : batch)
+            group.start_soon(run_call, std::move(call));
+    }
+}
+
+bool request_inbox::next_awaiter::await_suspend(std::coroutine_handle<> h) {
+    if (!begin(h, "request_inbox::serve")) return false;
+    if (!inbox_.queue_.empty() || inbox_.closed_) {
+        yield_now();
+        return true;
+    }
+    inbox_.waiter_ = this;
+    park();
+    return true;
+}
+
+std::vector<std::shared_ptr<thread_request>> request_inbox::next_awaiter::await_resume() {
+    throw_if_aborted();
+    return std::exchange(inbox_.queue_, {});
+}
+
+bool request_inbox::next_awaiter::withdraw() noexcept {
+    inbox_.waiter_ = nullptr;
+    return true;
+}
+
+}  // namespace anyio::detail
