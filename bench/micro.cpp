@@ -5,6 +5,8 @@
 
 #include <anyio/anyio.hpp>
 
+#include <sys/socket.h>
+
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -93,6 +95,63 @@ void bm_cancelled_checkpoint(benchmark::State& state) {
     });
 }
 BENCHMARK(bm_cancelled_checkpoint);
+
+// A call to a worker thread and back: hand-off, wake the worker, post the result, wake.
+void bm_to_thread_round_trip(benchmark::State& state) {
+    in_loop(state, [](benchmark::State& s) -> anyio::task<> {
+        const auto one = [] { return 1; };
+        for (auto _ : s)
+            benchmark::DoNotOptimize(co_await anyio::to_thread::run_sync(one));
+    });
+}
+BENCHMARK(bm_to_thread_round_trip)->UseRealTime();
+
+// A worker thread calling into its loop and waiting for the answer.
+void bm_from_thread_round_trip(benchmark::State& state) {
+    in_loop(state, [](benchmark::State& s) -> anyio::task<> {
+        const auto calls = [&s] {
+            for (auto _ : s)
+                benchmark::DoNotOptimize(anyio::from_thread::run_sync([] { return 1; }));
+        };
+        co_await anyio::to_thread::run_sync(calls);
+    });
+}
+BENCHMARK(bm_from_thread_round_trip)->UseRealTime();
+
+// A plain thread calling a function in a blocking portal's loop.
+void bm_portal_call(benchmark::State& state) {
+    anyio::blocking_portal portal = anyio::start_blocking_portal();
+    for (auto _ : state)
+        benchmark::DoNotOptimize(portal.call([] { return 1; }));
+}
+BENCHMARK(bm_portal_call)->UseRealTime();
+
+// One byte there and back over a socketpair between two tasks of one loop.
+void bm_socketpair_ping_pong(benchmark::State& state) {
+    in_loop(state, [](benchmark::State& s) -> anyio::task<> {
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) co_return;
+        anyio::byte_stream a = anyio::byte_stream::adopt(fds[0]);
+        anyio::byte_stream b = anyio::byte_stream::adopt(fds[1]);
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                char byte[1];
+                for (;;) {
+                    const std::size_t n = co_await b.receive_into(byte);
+                    if (n == 0) co_return;
+                    co_await b.send(std::string_view(byte, 1));
+                }
+            });
+            char byte[1] = {'x'};
+            for (auto _ : s) {
+                co_await a.send(std::string_view(byte, 1));
+                benchmark::DoNotOptimize(co_await a.receive_into(byte));
+            }
+            co_await a.send_eof();
+        });
+    });
+}
+BENCHMARK(bm_socketpair_ping_pong);
 
 }  // namespace
 
