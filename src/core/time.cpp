@@ -27,10 +27,9 @@ bool checkpoint_awaiter::await_suspend(std::coroutine_handle<> h) {
 
 bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) {
     if (!begin(h, "sleep()")) return false;
-    if (timer_.when <= clock::now()) {
-        yield_now();
-        return true;
-    }
+    // A deadline already past goes through the heap too (it fires after this batch, like a
+    // yield): waking it straight away could overtake a sleeper with an earlier deadline
+    // that the same tick fires, and sleeps must wake in deadline order.
     if (timer_.when != clock::time_point::max()) {
         timer_.fire = &on_timer;
         timer_.context = this;
