@@ -33,6 +33,16 @@ enum class start_mode : unsigned char {
     detached,          // the child suspended; it resumes its awaiter when it finishes
     running_inline,    // the awaiter is inside await_suspend, waiting for the child
     completed_inline,  // the child finished before await_suspend returned
+    root,              // the outermost coroutine of a task group child: no awaiter
+};
+
+class task_promise_base;
+
+// What a root coroutine reports to when it ends (a task group child). `done` runs at the
+// coroutine's final suspend point, so it may destroy the frame. A plain function pointer
+// rather than a virtual function: no dynamic-type check on the way out of every child.
+struct task_root {
+    void (*done)(task_root& root, task_promise_base& promise) noexcept = nullptr;
 };
 
 class task_promise_base {
@@ -44,6 +54,12 @@ public:
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
             task_promise_base& p = self.promise();
+            if (p.mode_ == start_mode::root) {
+                // A root has no parent to resume; continuation_ holds its task_root.
+                auto* root = static_cast<task_root*>(p.continuation_.address());
+                root->done(*root, p);
+                return std::noop_coroutine();  // the frame may be gone: touch nothing
+            }
             if (p.mode_ == start_mode::running_inline) {
                 p.mode_ = start_mode::completed_inline;
                 return std::noop_coroutine();
@@ -168,6 +184,18 @@ struct task_outcome {
 };
 
 struct task_access {
+    // Takes the coroutine out of `t` to run as the outermost coroutine of a task: when it
+    // ends, it calls root.root_done instead of resuming an awaiter. The caller resumes it
+    // and destroys it (in root_done at the latest).
+    static std::coroutine_handle<> release_as_root(task<void>&& t, task_root& root) noexcept {
+        auto handle = std::exchange(t.handle_, {});
+        auto& p = handle.promise();
+        p.mode_ = start_mode::root;
+        // Never resumed: only a carrier for the root while mode_ says so.
+        p.continuation_ = std::coroutine_handle<>::from_address(&root);
+        return handle;
+    }
+
     // Awaits `t` like co_await, but reports its exception instead of rethrowing it.
     static auto settle(task<void>&& t) noexcept {
         struct awaiter {

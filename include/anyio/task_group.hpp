@@ -41,7 +41,10 @@ namespace detail {
 class group_core;
 
 // A child task: its scheduling state, the group it reports to, and how to start its body.
-struct child_task : task_state {
+// A task group child: its task state, the callable and arguments it runs (in the derived
+// child_invocation), and the group it reports to. One heap block; the body's coroutine
+// is created when the child first runs and reports back through task_root.
+struct child_task : task_state, task_root {
     child_task() = default;
     child_task(const child_task&) = delete;
     child_task& operator=(const child_task&) = delete;
@@ -50,6 +53,7 @@ struct child_task : task_state {
 
     group_core* group = nullptr;
     cancel_scope* scope = nullptr;
+    std::coroutine_handle<> coroutine;  // the body's, once started
 };
 
 template <class T>

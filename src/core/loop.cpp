@@ -129,8 +129,12 @@ void loop::run_ready_batch() noexcept {
     while (t != nullptr) {
         task_state* next = t->next_ready;
         tl_task = t;
-        // The task may finish and free its state inside resume(): read nothing after.
-        t->resume_point.resume();
+        // The task may finish and free its state in there: read nothing after.
+        if (t->start != nullptr) [[unlikely]] {
+            std::exchange(t->start, nullptr)(*t);
+        } else {
+            t->resume_point.resume();
+        }
         tl_task = nullptr;
         t = next;
     }

@@ -9,36 +9,38 @@ namespace anyio::detail {
 
 namespace {
 
-// A self-owned coroutine: starts suspended, frees its frame when it ends.
-struct detached_coroutine {
-    struct promise_type {
-        detached_coroutine get_return_object() noexcept {
-            return {std::coroutine_handle<promise_type>::from_promise(*this)};
-        }
-        std::suspend_always initial_suspend() const noexcept { return {}; }
-        std::suspend_never final_suspend() const noexcept { return {}; }
-        void return_void() const noexcept {}
-        [[noreturn]] void unhandled_exception() const noexcept { std::abort(); }
-    };
-    std::coroutine_handle<promise_type> handle;
-};
-
-detached_coroutine run_child(child_task* self) {
-    task_outcome outcome;
-    try {
-        outcome = co_await task_access::settle(self->make_body());
-    } catch (...) {  // make_body: the callable threw instead of returning a task
-        outcome = {std::current_exception(), current_exception_is_cancelled()};
-    }
+// The child ends: report a failure to its group, leave its scope, free it, and tell the
+// group (last: the group's parent may resume and free the group right away).
+void finish_child(child_task* self, std::exception_ptr error, bool cancelled) noexcept {
     // A cancelled child needs no report: level-triggered, the scope that was cancelled sees
     // it at its own checkpoints.
-    if (outcome.error && !outcome.cancelled) {
-        self->group->child_failed(std::move(outcome.error), *self->scope);
-    }
+    if (error && !cancelled) self->group->child_failed(std::move(error), *self->scope);
     scope_access::remove_task(*self->scope, *self);
     group_core* group = self->group;
     delete self;  // nothing below may touch the task state
     group->child_done();
+}
+
+// First run of a child (task_state::start): create the body's coroutine and run it.
+void start_child(task_state& state) noexcept {
+    auto* self = static_cast<child_task*>(&state);
+    try {
+        self->coroutine = task_access::release_as_root(self->make_body(), *self);
+    } catch (...) {  // the callable threw instead of returning a task
+        finish_child(self, std::current_exception(), current_exception_is_cancelled());
+        return;
+    }
+    self->resume_point = self->coroutine;
+    self->coroutine.resume();
+}
+
+// The body's coroutine ended (task_root::done).
+void body_ended(task_root& root, task_promise_base& promise) noexcept {
+    auto* self = static_cast<child_task*>(&root);
+    std::exception_ptr error = std::move(promise.error_);
+    const bool cancelled = promise.cancelled_;
+    self->coroutine.destroy();  // we are at its final suspend point
+    finish_child(self, std::move(error), cancelled);
 }
 
 }  // namespace
@@ -48,8 +50,9 @@ void group_core::spawn(std::unique_ptr<child_task> child, cancel_scope& scope) {
     child->owner = parent.owner;
     child->group = this;
     child->scope = &scope;
-    child->resume_point = run_child(child.get()).handle;
-    child_task* state = child.release();  // run_child owns it from here
+    child->start = &start_child;
+    child->done = &body_ended;
+    child_task* state = child.release();  // it frees itself when it ends
     scope_access::add_task(scope, *state);
     ++running_;
     schedule(*state);

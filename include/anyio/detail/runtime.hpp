@@ -40,6 +40,10 @@ struct task_state {
     task_state* scope_next = nullptr;
     task_state* next_ready = nullptr;  // link in the loop's run queue
     loop* owner = nullptr;
+    // If set, the loop calls this (once, clearing it) instead of resuming resume_point:
+    // a task group child creates its coroutine only when it first runs, so children
+    // waiting to start cost no coroutine frame.
+    void (*start)(task_state&) noexcept = nullptr;
 };
 
 // A deadline in the loop's heap. `fire` runs on the loop thread when it expires.
