@@ -13,6 +13,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <new>
+#include <string>
+#include <vector>
 
 namespace {
 std::atomic<long> allocations{0};
@@ -152,6 +154,17 @@ void bm_socketpair_ping_pong(benchmark::State& state) {
     });
 }
 BENCHMARK(bm_socketpair_ping_pong);
+
+// Spawning /bin/true through run_process and reaping it (pipes, pidfd, waitid): mostly
+// the kernel's and the program's own start-up.
+void bm_run_process_true(benchmark::State& state) {
+    in_loop(state, [](benchmark::State& s) -> anyio::task<> {
+        const std::vector<std::string> argv = {"/bin/true"};
+        for (auto _ : s)
+            benchmark::DoNotOptimize((co_await anyio::run_process(argv)).returncode);
+    });
+}
+BENCHMARK(bm_run_process_true)->UseRealTime();
 
 }  // namespace
 
