@@ -3,8 +3,9 @@
 
 #include <anyio/anyio.hpp>
 
+#include "support/descriptors.hpp"
+
 #include <cstddef>
-#include <filesystem>
 #include <string>
 
 #include <netinet/in.h>
@@ -42,14 +43,6 @@ inline anyio::task<> echo(anyio::socket_stream& stream) {
         co_await stream.send(std::string_view(buffer, n));
     }
     co_await stream.send_eof();
-}
-
-// How many descriptors this process has open.
-inline std::size_t open_fd_count() {
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-        ++count;
-    return count;
 }
 
 // True if a socket can bind to ::1 (some containers have no IPv6).

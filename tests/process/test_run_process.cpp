@@ -5,6 +5,7 @@
 #include <anyio/anyio.hpp>
 
 #include "process/process_helpers.hpp"
+#include "support/descriptors.hpp"
 #include "support/run_helpers.hpp"
 #include "support/stream_helpers.hpp"
 
@@ -13,7 +14,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -25,13 +25,6 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-std::size_t open_descriptors() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-        ++n;
-    return n;
-}
 using anyio_test::cmd;
 using anyio_test::is_reaped;
 using anyio_test::pattern;
@@ -211,7 +204,7 @@ TEST(RunProcess, CancellationKillsAChildThatIgnoresSigtermAfterTheGrace) {
 }
 
 TEST(RunProcess, ManyRunsInARowLeaveNoChildAndNoDescriptor) {
-    const std::size_t fds_before = open_descriptors();
+    const std::size_t fds_before = anyio_test::open_fd_count();
     run_guarded([]() -> anyio::task<> {
         for (int i = 0; i < 300; ++i) {
             const auto result = co_await anyio::run_process(cmd("/bin/true"));
@@ -219,7 +212,7 @@ TEST(RunProcess, ManyRunsInARowLeaveNoChildAndNoDescriptor) {
         }
     });
     EXPECT_TRUE(anyio_test::children_of_this_process().empty());
-    EXPECT_EQ(open_descriptors(), fds_before);
+    EXPECT_EQ(anyio_test::open_fd_count(), fds_before);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/child_process.hpp"
+#include "support/descriptors.hpp"
 #include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -15,9 +16,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <initializer_list>
-#include <iterator>
 #include <string>
 #include <thread>
 
@@ -31,6 +30,7 @@ using anyio_test::expect_same_action;
 using anyio_test::handler_bits;
 using anyio_test::install_plain;
 using anyio_test::install_siginfo;
+using anyio_test::open_fd_count;
 using anyio_test::read_action;
 using anyio_test::receive_within;
 using anyio_test::sa_restorer_flag;
@@ -59,11 +59,6 @@ void count_usr2(int /*signo*/) {
 }
 void count_foreign(int /*signo*/, siginfo_t* /*info*/, void* /*context*/) {
     foreign_hits.fetch_add(1);
-}
-
-std::ptrdiff_t open_fd_count() {
-    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
-                         std::filesystem::directory_iterator{});
 }
 
 // Two receivers of SIGUSR1 (the second also of SIGUSR2), closed in opening order or in
@@ -223,8 +218,8 @@ TEST(SignalRestore, ThousandOpenCloseCyclesLeaveNoTrace) {
         const struct sigaction usr2_before = read_action(SIGUSR2);
         const struct sigaction hup_before = read_action(SIGHUP);
         const auto fds_before_run = open_fd_count();
-        std::ptrdiff_t fds_in_run_before = 0;
-        std::ptrdiff_t fds_in_run_after = 0;
+        std::size_t fds_in_run_before = 0;
+        std::size_t fds_in_run_after = 0;
         int received = 0;
         int exercised = 0;
         anyio::run([&]() -> anyio::task<> {

@@ -11,6 +11,7 @@
 #include <anyio/anyio.hpp>
 
 #include "support/child_process.hpp"
+#include "support/descriptors.hpp"
 #include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -22,7 +23,6 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <stop_token>
@@ -74,13 +74,6 @@ long rss_kib() {
     }
     ADD_FAILURE() << "no VmRSS in /proc/self/status";
     return 0;
-}
-
-long open_fds() {
-    long n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-        ++n;
-    return n;
 }
 
 // A previous disposition with a handler function, flags and a mask of its own.
@@ -515,14 +508,14 @@ TEST(SignalStorm, OpeningAndClosingManyReceiversLeaksNothing) {
             const struct sigaction usr1_before = read_action(SIGUSR1);
             const struct sigaction usr2_before = read_action(SIGUSR2);
             const struct sigaction rt_before = read_action(rt);
-            const long fds_before_run = open_fds();
-            long fds_before = 0;
-            long fds_after = 0;
+            const std::size_t fds_before_run = anyio_test::open_fd_count();
+            std::size_t fds_before = 0;
+            std::size_t fds_after = 0;
             int received_rounds = 0;
             int wrong_handler = 0;
             constexpr int rounds = 10'000;
             anyio::run([&]() -> anyio::task<> {
-                fds_before = open_fds();
+                fds_before = anyio_test::open_fd_count();
                 for (int i = 0; i < rounds; ++i) {
                     std::optional<anyio::signal_receiver> signals;
                     if (i % 2 == 0) {
@@ -557,12 +550,12 @@ TEST(SignalStorm, OpeningAndClosingManyReceiversLeaksNothing) {
                         expect_same_action(rt, rt_before);
                     }
                 }
-                fds_after = open_fds();
+                fds_after = anyio_test::open_fd_count();
             });
             EXPECT_EQ(wrong_handler, 0);
             EXPECT_EQ(received_rounds, rounds / 1000);
             EXPECT_EQ(fds_after, fds_before);
-            EXPECT_EQ(open_fds(), fds_before_run);
+            EXPECT_EQ(anyio_test::open_fd_count(), fds_before_run);
             expect_same_action(SIGUSR1, usr1_before);
             expect_same_action(SIGUSR2, usr2_before);
             expect_same_action(rt, rt_before);
