@@ -38,7 +38,12 @@ namespace detail {
 // Ctrl+C belongs to the program, not to a helper thread).
 void run_on_new_loop(task<void> main, const run_options& options, bool claim_termination = true);
 void validate(const run_options& options);
+// Flushes stdio, then ends the process by `signo` at its default disposition (exit status
+// 128 + signo where the kernel will not kill us by it: the init of a PID namespace).
 [[noreturn]] void die_by_signal(int signo) noexcept;
+// Installs (once) a std::terminate hook that does die_by_signal for a keyboard_interrupt
+// or terminated escaping main or a thread, and chains to the previous hook otherwise.
+void exit_by_signal_if_uncaught() noexcept;
 
 template <class T>
 task<void> store_result(task<T> t, std::optional<T>& out) {
@@ -53,9 +58,19 @@ task<void> store_result(task<T> t, std::optional<T>& out) {
 // Ctrl+C: if SIGINT is at its default disposition when run starts, the first SIGINT
 // cancels the whole task tree, every task runs its cleanup, and run then throws
 // anyio::keyboard_interrupt; a second SIGINT during cleanup ends the process at once
-// (the default action of SIGINT). While a signal receiver for SIGINT is open, it owns
-// SIGINT instead. A SIGINT handler installed by someone else is left alone, and run
-// restores on return whatever it found.
+// (the default action of SIGINT). A "second" SIGINT is a second request: a delivery from
+// the same sender within signal_request_window() of the first (a terminal or `timeout`
+// reaching the process twice) is the same request (signals.hpp). While a signal receiver
+// for SIGINT is open, it owns SIGINT instead. A SIGINT handler installed by someone else
+// is left alone, and run restores on return whatever it found.
+//
+// A program may let keyboard_interrupt (or terminated) escape main, as in
+// `int main() { anyio::run(main_task); }`: before throwing it, run installs a
+// std::terminate hook that, for these two exceptions only, flushes stdio and ends the
+// process by the signal (exit status 128 + signo where the kernel will not kill it: PID
+// 1), and hands every other exception to the hook that was there before. A program that
+// catches keyboard_interrupt itself keeps full control; run_main does the same without
+// the hook.
 //
 // `options` adds graceful termination signals and the second-interrupt policy.
 template <class F, class... Args>

@@ -7,10 +7,17 @@
 //    order; a storm costs no memory.
 //  - Exact restore: the first receiver of a signal in the process saves its sigaction; when
 //    the last one closes (in any order) the saved handler, flags and mask come back. A
-//    handler that someone else installed over ours meanwhile is left alone.
-//  - Nothing lost at the edges: a signal raised right after open_signal_receiver returns is
-//    received; signals still pending in a receiver when it closes are re-raised for
-//    whatever handles the signal next, unless another receiver got them already.
+//    handler that someone else installs over ours while receivers are open is left alone
+//    at the last close; if a receiver opens after that replacement, it puts our handler
+//    back (so it receives) and the last close then restores the replacement.
+//  - Nothing lost at the edges: a signal sent right after open_signal_receiver returns is
+//    received, and none is received twice. What is still pending in a receiver when it
+//    closes goes to the open receivers that have not had it (opened after it arrived, on
+//    any loop), or, when no receiver of that signal is left, is sent to the process again
+//    (kill / sigqueue, so a thread that blocks the signal cannot swallow it) for whatever
+//    handles it next: the restored disposition, or anyio::run's Ctrl+C handling.
+//    Repeats of a request the receiver already handed out (signal_info::requests == 0)
+//    are not sent again.
 //
 //     auto signals = anyio::open_signal_receiver(SIGTERM, SIGHUP);
 //     for (;;) {
@@ -21,6 +28,7 @@
 #include <anyio/detail/runtime.hpp>
 #include <anyio/exceptions.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <coroutine>
 #include <csignal>
@@ -41,6 +49,13 @@ struct signal_info {
     // bound: the kernel itself merges a standard signal that is sent again while pending.
     // Always 1 for real-time signals, which are queued one item per occurrence.
     std::uint64_t count = 0;
+    // Requests among those occurrences: deliveries of the same signal from the same
+    // sender (pid, uid, si_code) within signal_request_window() of the first are one
+    // request (coreutils `timeout` signals its child and then the child's group; a
+    // terminal's Ctrl+C reaches the whole foreground group). 0 when every occurrence
+    // merged here repeats a request that an earlier item reported: a "second signal"
+    // policy (a second SIGTERM cuts the grace period short) skips such an item.
+    std::uint64_t requests = 0;
     // The latest merged occurrence's sender: pid and real uid (0 for the kernel), si_code
     // (SI_USER from kill, SI_QUEUE from sigqueue, SI_TKILL from tgkill/raise, SI_KERNEL,
     // ...) and the sigqueue value (zero unless sent with one).
@@ -145,6 +160,14 @@ private:
                                                           receiver_options options = {}) {
     return open_signal_receiver(std::span<const int>(signals.begin(), signals.size()), options);
 }
+
+// The window within which deliveries of one signal from one sender count as one request
+// (see signal_info::requests; anyio::run's second-Ctrl+C policy uses it too). Process-
+// wide; 50 ms by default: far shorter than a person's double press, far longer than the
+// gap between `timeout`'s two sends under load. Zero makes every delivery a request.
+// Throws std::invalid_argument for a negative window.
+void set_signal_request_window(std::chrono::nanoseconds window);
+[[nodiscard]] std::chrono::nanoseconds signal_request_window() noexcept;
 
 // For code that forks and execs by itself: call it in the child between fork() and exec()
 // so the new program starts with every signal at its default disposition and an empty

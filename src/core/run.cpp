@@ -89,21 +89,10 @@ void run_on_new_loop(task<void> main, const run_options& options, bool claim_ter
     }
     coro.handle.destroy();
     if (claim_termination) lp.signals().release_termination();
+    if (terminated_by != 0) exit_by_signal_if_uncaught();
     if (terminated_by == SIGINT) throw keyboard_interrupt{};
     if (terminated_by != 0) throw terminated{terminated_by};
     if (error) std::rethrow_exception(error);
-}
-
-void die_by_signal(int signo) noexcept {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(signo, &dfl, nullptr);
-    sigset_t only;
-    ::sigemptyset(&only);
-    ::sigaddset(&only, signo);
-    ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
-    ::raise(signo);
-    ::_exit(128 + signo);  // only if the signal could not end us
 }
 
 }  // namespace anyio::detail

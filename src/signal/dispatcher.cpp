@@ -15,6 +15,7 @@ signal_dispatcher::signal_dispatcher(loop& owner)
 
 signal_dispatcher::~signal_dispatcher() {
     if (!current()) return;  // inherited through fork(): the slot is not ours any more
+    deliver_mail();          // every receiver here is closed: it all goes on elsewhere
     release_termination();
     signals::release_slot(slot_);
 }
@@ -28,47 +29,51 @@ void signal_dispatcher::add(receiver_state& receiver) {
     // Deliver what already arrived to the receivers that were open when it arrived.
     dispatch();
     receivers_.reserve(receivers_.size() + 1);
-    signals::subscribe(slot_, receiver.signals);
+    const signals::subscription sub = signals::subscribe(slot_, receiver.id, receiver.signals);
+    for (const auto& [signo, o] : sub.carried)
+        deliver_merged(signo, o);
+    receiver.opened_at = sub.opened_at;
     for (const int signo : receiver.signals)
         ++loop_refs_[static_cast<std::size_t>(signo)];
     receivers_.push_back(&receiver);
     receiver.dispatcher = this;
 }
 
-std::vector<signal_info> signal_dispatcher::remove(receiver_state& receiver) noexcept {
+std::vector<signals::unreceived> signal_dispatcher::remove(receiver_state& receiver) noexcept {
     if (!current()) {
         std::erase(receivers_, &receiver);
         receiver.dispatcher = nullptr;
         return {};
     }
     dispatch();
-    std::vector<int> orphaned;
     for (const int signo : receiver.signals) {
         const bool last_in_loop = --loop_refs_[static_cast<std::size_t>(signo)] == 0;
-        const bool no_receiver_left = signals::unsubscribe(slot_, signo, last_in_loop);
+        signals::unsubscribe(slot_, signo, last_in_loop);
         if (last_in_loop && !signals::is_realtime(signo)) {
             // Arrived between dispatch() and unsubscribe(): this receiver's to hand on.
             const auto late = signals::take(slot_, signo);
-            if (late.count != 0) receiver.pending.add_merged(signo, late.count, late.latest);
+            if (late.count != 0) receiver.pending.add_merged(signo, late);
         }
-        if (no_receiver_left) orphaned.push_back(signo);
     }
     deliver_realtime(nullptr);  // the same for queued occurrences
     std::erase(receivers_, &receiver);
-    std::vector<signal_info> redeliver;
-    for (const signal_info& item : receiver.pending.drain()) {
-        if (std::find(orphaned.begin(), orphaned.end(), item.signo) != orphaned.end()) {
-            redeliver.push_back(item);
-        }
-    }
     receiver.dispatcher = nullptr;
-    return redeliver;
+    std::vector<signals::unreceived> items = receiver.pending.drain();
+    // A drop report carries no occurrence; a pure repeat's request was handed out already.
+    std::erase_if(items, [](const signals::unreceived& item) {
+        return item.o.count == 0 || item.o.requests == 0;
+    });
+    try {
+        return signals::hand_over(receiver.id, std::move(items));
+    } catch (...) {
+        return {};  // out of memory while closing: the items cannot be handed on
+    }
 }
 
 void signal_dispatcher::deliver_merged(int signo, const signals::occurrence& o) noexcept {
     for (receiver_state* r : receivers_) {
         if (!r->wanted.test(static_cast<std::size_t>(signo))) continue;
-        r->pending.add_merged(signo, o.count, o.latest);
+        r->pending.add_merged(signo, o);
         r->wake_waiter();
     }
 }
@@ -76,8 +81,39 @@ void signal_dispatcher::deliver_merged(int signo, const signals::occurrence& o) 
 void signal_dispatcher::deliver_queued(const signals::queued_signal& q) noexcept {
     for (receiver_state* r : receivers_) {
         if (!r->wanted.test(static_cast<std::size_t>(q.signo))) continue;
-        r->pending.add_queued(q.signo, q.from);
+        if (q.sequence < r->opened_at) continue;  // arrived before it opened
+        r->pending.add_queued(q);
         r->wake_waiter();
+    }
+}
+
+void signal_dispatcher::deliver_mail() noexcept {
+    try {
+        std::vector<signals::unreceived> unclaimed;
+        for (signals::mail& m : signals::take_mail(slot_)) {
+            const auto found =
+                std::find_if(receivers_.begin(), receivers_.end(),
+                             [&](const receiver_state* r) { return r->id == m.receiver_id; });
+            if (found == receivers_.end()) {
+                // Closed after the item was handed to it: on to the next owner.
+                unclaimed.push_back(m.item);
+                continue;
+            }
+            receiver_state& r = **found;
+            if (signals::is_realtime(m.item.signo)) {
+                r.pending.add_queued({m.item.signo, m.item.o.first_sequence, m.item.o.latest,
+                                      m.item.o.requests == 0});
+            } else {
+                r.pending.add_merged(m.item.signo, m.item.o);
+            }
+            r.wake_waiter();
+        }
+        if (!unclaimed.empty()) {
+            // Ids are never reused, so the closed receiver's id names nobody.
+            signals::send_to_process(signals::hand_over(0, std::move(unclaimed)));
+        }
+    } catch (...) {
+        // Out of memory: the mail stays lost rather than ending the loop.
     }
 }
 
@@ -94,6 +130,7 @@ bool signal_dispatcher::deliver_realtime(const unsigned long long* before) noexc
 
 void signal_dispatcher::dispatch() noexcept {
     if (!current()) return;
+    deliver_mail();
     struct arrival {
         int signo;
         signals::occurrence o;

@@ -28,10 +28,11 @@ public:
 
     // Subscribes the receiver to receiver.signals; all-or-nothing.
     void add(receiver_state& receiver);
-    // Unsubscribes; signals that reached the loop for this receiver but were not
-    // received, and that no other receiver in the process got, are returned (to be
-    // re-raised once the previous disposition is back).
-    std::vector<signal_info> remove(receiver_state& receiver) noexcept;
+    // Unsubscribes. What reached the loop for this receiver but was not received goes to
+    // the open receivers that have not had it (on any loop); what is left for nobody is
+    // returned, to be sent to the process again for the restored disposition. Repeats of
+    // a request the receiver already handed out are absorbed (request_tracker).
+    std::vector<signals::unreceived> remove(receiver_state& receiver) noexcept;
 
     void dispatch() noexcept;
 
@@ -44,6 +45,8 @@ public:
 
 private:
     void deliver_merged(int signo, const signals::occurrence& o) noexcept;
+    // Items other loops' closing receivers handed to receivers here.
+    void deliver_mail() noexcept;
     void deliver_queued(const signals::queued_signal& q) noexcept;
     // Hands out queued real-time occurrences that arrived before *before (all if null);
     // true if it stopped at a later one.

@@ -19,32 +19,39 @@ pending_signals::pending_signals(std::size_t standard_signals, std::size_t realt
     drop_report_at_.fill(none);
 }
 
-signal_info& pending_signals::push_back(int signo) noexcept {
-    signal_info& info = at(head_ + size_);
-    info = signal_info{};
-    info.signo = signo;
+pending_signals::entry& pending_signals::push_back(int signo) noexcept {
+    entry& e = at(head_ + size_);
+    e = entry{};
+    e.info.signo = signo;
     ++size_;
-    return info;
+    return e;
 }
 
-void pending_signals::add_merged(int signo, std::uint64_t count,
-                                 const signals::sender& from) noexcept {
+void pending_signals::add_merged(int signo, const signals::occurrence& o) noexcept {
     const auto s = static_cast<std::size_t>(signo);
-    signal_info& info = merged_at_[s] != none ? at(merged_at_[s]) : push_back(signo);
-    if (merged_at_[s] == none) merged_at_[s] = head_ + size_ - 1;
-    info.count += count;
-    apply_sender(info, from);
+    const bool fresh = merged_at_[s] == none;
+    entry& e = fresh ? push_back(signo) : at(merged_at_[s]);
+    if (fresh) {
+        merged_at_[s] = head_ + size_ - 1;
+        e.first_sequence = o.first_sequence;
+    }
+    e.last_sequence = o.last_sequence;
+    e.info.count += o.count;
+    e.info.requests += o.requests;
+    apply_sender(e.info, o.latest);
 }
 
-void pending_signals::add_queued(int signo, const signals::sender& from) noexcept {
-    const auto s = static_cast<std::size_t>(signo);
+void pending_signals::add_queued(const signals::queued_signal& q) noexcept {
+    const auto s = static_cast<std::size_t>(q.signo);
     if (queued_ == queue_capacity_) {
-        add_overflow(signo, 1);
+        add_overflow(q.signo, 1);
         return;
     }
-    signal_info& info = push_back(signo);
-    info.count = 1;
-    apply_sender(info, from);
+    entry& e = push_back(q.signo);
+    e.info.count = 1;
+    e.info.requests = q.repeat ? 0 : 1;
+    e.first_sequence = e.last_sequence = q.sequence;
+    apply_sender(e.info, q.from);
     ++queued_;
     last_queued_at_[s] = head_ + size_ - 1;
 }
@@ -53,18 +60,18 @@ void pending_signals::add_overflow(int signo, std::uint64_t dropped) noexcept {
     // Reported on the newest queued item of the signal, or else on the next one.
     const auto s = static_cast<std::size_t>(signo);
     if (last_queued_at_[s] != none) {
-        at(last_queued_at_[s]).overflowed += dropped;
+        at(last_queued_at_[s]).info.overflowed += dropped;
     } else if (drop_report_at_[s] != none) {
-        at(drop_report_at_[s]).overflowed += dropped;
+        at(drop_report_at_[s]).info.overflowed += dropped;
     } else {
-        push_back(signo).overflowed = dropped;  // room reserved: one per real-time signal
+        push_back(signo).info.overflowed = dropped;  // room reserved: one per real-time signal
         drop_report_at_[s] = head_ + size_ - 1;
     }
 }
 
-signal_info pending_signals::pop_front() noexcept {
-    signal_info info = at(head_);
-    const auto s = static_cast<std::size_t>(info.signo);
+pending_signals::entry pending_signals::pop_entry() noexcept {
+    entry e = at(head_);
+    const auto s = static_cast<std::size_t>(e.info.signo);
     if (merged_at_[s] == head_) {
         merged_at_[s] = none;
     } else if (drop_report_at_[s] == head_) {
@@ -75,14 +82,28 @@ signal_info pending_signals::pop_front() noexcept {
     }
     ++head_;
     --size_;
-    return info;
+    return e;
 }
 
-std::vector<signal_info> pending_signals::drain() {
-    std::vector<signal_info> items;
+signal_info pending_signals::pop_front() noexcept {
+    return pop_entry().info;
+}
+
+std::vector<signals::unreceived> pending_signals::drain() {
+    std::vector<signals::unreceived> items;
     items.reserve(size_);
-    while (!empty())
-        items.push_back(pop_front());
+    while (!empty()) {
+        const entry e = pop_entry();
+        signals::unreceived item;
+        item.signo = e.info.signo;
+        item.o.count = static_cast<unsigned>(e.info.count);
+        item.o.requests = static_cast<unsigned>(e.info.requests);
+        item.o.first_sequence = e.first_sequence;
+        item.o.last_sequence = e.last_sequence;
+        item.o.latest = {e.info.pid, e.info.uid, e.info.code,
+                         reinterpret_cast<std::intptr_t>(e.info.value.sival_ptr)};
+        items.push_back(item);
+    }
     return items;
 }
 

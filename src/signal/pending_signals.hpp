@@ -6,7 +6,7 @@
 
 #include <anyio/signals.hpp>
 
-#include "signal/sender_record.hpp"
+#include "signal/registry.hpp"
 
 #include <array>
 #include <csignal>
@@ -22,24 +22,31 @@ public:
                     std::size_t queue_capacity);
 
     // A standard signal: merged into its pending item if there is one.
-    void add_merged(int signo, std::uint64_t count, const signals::sender& from) noexcept;
+    void add_merged(int signo, const signals::occurrence& o) noexcept;
     // A real-time occurrence: its own item, or counted as overflow when the queue is full.
-    void add_queued(int signo, const signals::sender& from) noexcept;
+    void add_queued(const signals::queued_signal& q) noexcept;
     // Occurrences dropped (the receiver's queue or the loop's ring was full): reported on
     // the newest queued item of the signal, or else on an item of their own (count 0).
     void add_overflow(int signo, std::uint64_t dropped) noexcept;
 
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
     signal_info pop_front() noexcept;
-    // Everything pending, in order (for redelivery at close); then empties.
-    std::vector<signal_info> drain();
+    // Everything pending with the occurrence numbers it spans, in order (to hand on at
+    // close); then empties.
+    std::vector<signals::unreceived> drain();
 
 private:
     static constexpr std::size_t none = static_cast<std::size_t>(-1);
-    signal_info& at(std::size_t absolute) noexcept { return ring_[absolute % ring_.size()]; }
-    signal_info& push_back(int signo) noexcept;
+    struct entry {
+        signal_info info;
+        unsigned long long first_sequence = 0;
+        unsigned long long last_sequence = 0;
+    };
+    entry& at(std::size_t absolute) noexcept { return ring_[absolute % ring_.size()]; }
+    entry& push_back(int signo) noexcept;
+    entry pop_entry() noexcept;
 
-    std::vector<signal_info> ring_;
+    std::vector<entry> ring_;
     std::size_t head_ = 0;  // absolute index of the front item
     std::size_t size_ = 0;
     std::size_t queued_ = 0;  // real-time items among them

@@ -19,6 +19,7 @@ struct queued_signal {
     int signo = 0;
     unsigned long long sequence = 0;  // global arrival order
     sender from;
+    bool repeat = false;  // repeats an earlier request (request_tracker)
 };
 
 class realtime_queue {

@@ -4,9 +4,12 @@
 #include "signal/dispatcher.hpp"
 #include "signal/receiver_state.hpp"
 #include "signal/registry.hpp"
+#include "signal/request_tracker.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <cstdint>
 
 #include <unistd.h>
 #include <stdexcept>
@@ -35,16 +38,7 @@ void receiver_state::close() noexcept {
             w->wake();
         }
     }
-    // Nobody else got these: hand them to whatever handles the signal now (the restored
-    // previous disposition, or anyio::run's Ctrl+C handling). Standard signals once each,
-    // on this thread; real-time ones once per occurrence, with their values.
-    for (const signal_info& item : dispatcher->remove(*this)) {
-        if (signals::is_realtime(item.signo)) {
-            ::sigqueue(::getpid(), item.signo, item.value);
-        } else {
-            ::raise(item.signo);
-        }
-    }
+    signals::send_to_process(dispatcher->remove(*this));
 }
 
 bool receive_awaiter_base::await_suspend(std::coroutine_handle<> h) {
@@ -86,6 +80,18 @@ signal_info receive_awaiter_base::take() {
 }
 
 }  // namespace detail
+
+void set_signal_request_window(std::chrono::nanoseconds window) {
+    if (window.count() < 0) {
+        throw std::invalid_argument("anyio::set_signal_request_window: the window is negative (" +
+                                    std::to_string(window.count()) + " ns)");
+    }
+    detail::signals::request_window_ns.store(window.count());
+}
+
+std::chrono::nanoseconds signal_request_window() noexcept {
+    return std::chrono::nanoseconds(detail::signals::request_window_ns.load());
+}
 
 void reset_signals_for_child() noexcept {
     detail::signals::reset_for_child();
@@ -136,6 +142,8 @@ signal_receiver open_signal_receiver(std::span<const int> signals, receiver_opti
     auto state = std::make_unique<detail::receiver_state>(
         std::move(distinct), realtime, realtime != 0 ? options.queue_capacity : 0);
     state->owner = task.owner;
+    static std::atomic<std::uint64_t> next_id{1};  // 0 names nobody (hand_over)
+    state->id = next_id.fetch_add(1);
     task.owner->signals().add(*state);
     return signal_receiver(std::move(state));
 }

@@ -7,6 +7,7 @@
 
 #include <bitset>
 #include <csignal>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct receiver_state {
     }
 
     loop* owner = nullptr;
+    std::uint64_t id = 0;              // unique in the process
+    unsigned long long opened_at = 0;  // first global occurrence number it gets
     signal_dispatcher* dispatcher = nullptr;
     std::vector<int> signals;   // distinct, as subscribed
     std::bitset<_NSIG> wanted;  // the same, for lookup

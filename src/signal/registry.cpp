@@ -1,7 +1,12 @@
 #include "signal/registry.hpp"
 
+#include "signal/handler_lock.hpp"
+#include "signal/request_tracker.hpp"
+
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <bitset>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -10,8 +15,10 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace anyio::detail::signals {
@@ -28,15 +35,28 @@ struct slot {
     // Signals the slot's run() treats as a request to terminate (SIGINT: Ctrl+C); loop
     // writes, handler reads.
     std::array<std::atomic<std::uint64_t>, 2> terminating{};
-    // Handler increments, loop exchanges with 0.
-    std::array<std::atomic<unsigned>, _NSIG> counts{};
+    // Deliveries (high 32 bits) and requests among them (low 32 bits), in one word so the
+    // loop takes both at once; handler adds, loop exchanges with 0.
+    std::array<std::atomic<std::uint64_t>, _NSIG> tally{};
     std::array<std::atomic<unsigned long long>, _NSIG> first_sequence{};
+    std::array<std::atomic<unsigned long long>, _NSIG> last_sequence{};
     std::array<sender_record, _NSIG> latest{};  // written before the count is raised
     realtime_queue realtime;                    // handlers push, the loop pops
     std::array<std::atomic<std::uint64_t>, _NSIG> realtime_dropped{};
     // The first terminating signal that reached the slot (0: none); handler CAS, loop reads.
     std::atomic<int> termination{0};
     bool in_use = false;  // guarded by registry_mutex
+    // Items closing receivers handed to receivers on this loop (guarded by
+    // registry_mutex); `has_mail` lets the loop skip the mutex when there are none.
+    std::vector<mail> mailbox;
+    std::atomic<bool> has_mail{false};
+};
+
+struct receiver_entry {
+    std::uint64_t id = 0;
+    int slot = 0;
+    std::bitset<_NSIG> signals;
+    unsigned long long opened_at = 0;
 };
 
 struct signal_entry {
@@ -47,11 +67,15 @@ struct signal_entry {
 std::mutex registry_mutex;
 std::array<slot, max_slots> slots;
 std::array<signal_entry, _NSIG> entries;
+std::vector<receiver_entry> receivers;  // every open receiver in the process (mutex)
+request_tracker requests;               // handlers only, under handler_lock
 // Receivers of each signal in the process: while SIGINT has one, it owns SIGINT and
 // run's Ctrl+C handling stands aside. Mutex writes, handler reads.
 std::array<std::atomic<int>, _NSIG> receiver_refs{};
 std::atomic<int> slots_high_water{0};
 std::atomic<int> handlers_in_flight{0};  // the handler's side of release_slot's wait
+// Numbers every delivery the handler counts; written under handler_lock, so a receiver
+// opening under the same lock knows exactly which occurrences it had.
 std::atomic<unsigned long long> sequence{0};
 // run() claims per signal (mutex writes, handler reads), and how many terminating
 // signals arrived since the first claim; the `force_exit_at`-th one ends the process.
@@ -108,6 +132,45 @@ sender sender_of(const siginfo_t* info) noexcept {
             reinterpret_cast<std::intptr_t>(info->si_value.sival_ptr)};
 }
 
+constexpr std::uint64_t one_delivery = std::uint64_t{1} << 32;
+
+void count_for_receivers(int signo, const sender& from, bool repeat, int high) noexcept {
+    const unsigned long long seq = sequence.fetch_add(1, std::memory_order_relaxed);
+    const auto s_no = static_cast<std::size_t>(signo);
+    for (int i = 0; i < high; ++i) {
+        slot& s = slots[static_cast<std::size_t>(i)];
+        if (!has_bit(s.wanted, signo)) continue;
+        if (signo >= realtime_min.load(std::memory_order_relaxed)) {
+            if (!s.realtime.push({signo, seq, from, repeat})) {
+                s.realtime_dropped[s_no].fetch_add(1);
+            }
+            wake(s);
+            continue;
+        }
+        s.latest[s_no].write(from);
+        s.last_sequence[s_no].store(seq, std::memory_order_relaxed);
+        if (s.tally[s_no].fetch_add(one_delivery | (repeat ? 0U : 1U)) == 0) {
+            s.first_sequence[s_no].store(seq, std::memory_order_relaxed);
+        }
+        wake(s);
+    }
+}
+
+void count_for_termination(int signo, bool repeat, int high) noexcept {
+    if (repeat) return;  // the same request again: not a second Ctrl+C
+    if (termination_presses.fetch_add(1) + 1 >= force_exit_at.load()) {
+        handler_lock.clear(std::memory_order_release);
+        force_exit_by(signo);
+    }
+    for (int i = 0; i < high; ++i) {
+        slot& s = slots[static_cast<std::size_t>(i)];
+        if (!has_bit(s.terminating, signo)) continue;
+        int none = 0;
+        s.termination.compare_exchange_strong(none, signo);
+        wake(s);
+    }
+}
+
 void on_signal(int signo, siginfo_t* info, void* /*context*/) {
     const int saved_errno = errno;
     if (::getpid() != owner_pid.load()) {
@@ -115,35 +178,15 @@ void on_signal(int signo, siginfo_t* info, void* /*context*/) {
         return;
     }
     handlers_in_flight.fetch_add(1);
-    const int high = slots_high_water.load();
-    if (receiver_refs[static_cast<std::size_t>(signo)].load() > 0) {
-        const unsigned long long seq = sequence.fetch_add(1, std::memory_order_relaxed);
+    {
+        const handler_lock_in_handler lock;
+        const int high = slots_high_water.load();
         const sender from = sender_of(info);
-        for (int i = 0; i < high; ++i) {
-            slot& s = slots[static_cast<std::size_t>(i)];
-            if (!has_bit(s.wanted, signo)) continue;
-            if (signo >= realtime_min.load(std::memory_order_relaxed)) {
-                if (!s.realtime.push({signo, seq, from})) {
-                    s.realtime_dropped[static_cast<std::size_t>(signo)].fetch_add(1);
-                }
-                wake(s);
-                continue;
-            }
-            s.latest[static_cast<std::size_t>(signo)].write(from);
-            if (s.counts[static_cast<std::size_t>(signo)].fetch_add(1) == 0) {
-                s.first_sequence[static_cast<std::size_t>(signo)].store(seq,
-                                                                        std::memory_order_relaxed);
-            }
-            wake(s);
-        }
-    } else if (termination_claims[static_cast<std::size_t>(signo)].load() > 0) {
-        if (termination_presses.fetch_add(1) + 1 >= force_exit_at.load()) force_exit_by(signo);
-        for (int i = 0; i < high; ++i) {
-            slot& s = slots[static_cast<std::size_t>(i)];
-            if (!has_bit(s.terminating, signo)) continue;
-            int none = 0;
-            s.termination.compare_exchange_strong(none, signo);
-            wake(s);
+        const bool repeat = requests.is_repeat(signo, from);
+        if (receiver_refs[static_cast<std::size_t>(signo)].load() > 0) {
+            count_for_receivers(signo, from, repeat, high);
+        } else if (termination_claims[static_cast<std::size_t>(signo)].load() > 0) {
+            count_for_termination(signo, repeat, high);
         }
     }
     handlers_in_flight.fetch_sub(1);
@@ -159,15 +202,23 @@ bool handler_is_ours(const struct sigaction& action) noexcept {
                             std::string("anyio: ") + what + " for signal " + std::to_string(signo));
 }
 
-// Installs our handler if `signo` has no reference yet. Mutex held.
+// Installs our handler if `signo` has no reference yet, or again if other code replaced
+// it meanwhile (a receiver opened now must receive; what we displace is what the last
+// release restores). Mutex held.
 void retain(int signo) {
     signal_entry& e = entries[static_cast<std::size_t>(signo)];
+    struct sigaction ours {};
+    ours.sa_sigaction = &on_signal;
+    ours.sa_flags = SA_SIGINFO | SA_RESTART;
+    ::sigfillset(&ours.sa_mask);
     if (e.refs == 0) {
-        struct sigaction ours {};
-        ours.sa_sigaction = &on_signal;
-        ours.sa_flags = SA_SIGINFO | SA_RESTART;
-        ::sigfillset(&ours.sa_mask);
         if (::sigaction(signo, &ours, &e.saved) != 0) throw_errno("sigaction", signo);
+    } else {
+        struct sigaction current {};
+        ::sigaction(signo, nullptr, &current);
+        if (!handler_is_ours(current)) {
+            if (::sigaction(signo, &ours, &e.saved) != 0) throw_errno("sigaction", signo);
+        }
     }
     ++e.refs;
 }
@@ -210,8 +261,13 @@ void after_fork_in_child() noexcept {
         receiver_refs[static_cast<std::size_t>(signo)].store(0);
         termination_claims[static_cast<std::size_t>(signo)].store(0);
     }
+    requests.reset();
+    receivers.clear();
+    handler_lock.clear();
     for (slot& s : slots) {
         s.waker.store(nullptr);
+        s.mailbox.clear();
+        s.has_mail.store(false);
         for (auto& w : s.wanted)
             w.store(0);
         for (auto& w : s.terminating)
@@ -284,8 +340,10 @@ int acquire_slot(wakeup& waker) {
         slot& s = slots[static_cast<std::size_t>(i)];
         if (s.in_use) continue;
         s.in_use = true;
-        for (auto& c : s.counts)
+        for (auto& c : s.tally)
             c.store(0);
+        s.mailbox.clear();
+        s.has_mail.store(false);
         for (auto& d : s.realtime_dropped)
             d.store(0);
         s.realtime.reset();
@@ -312,7 +370,7 @@ void release_slot(int index) noexcept {
     s.in_use = false;
 }
 
-void subscribe(int index, std::span<const int> signals) {
+subscription subscribe(int index, std::uint64_t receiver_id, std::span<const int> signals) {
     const std::lock_guard lock(registry_mutex);
     slot& s = slots[static_cast<std::size_t>(index)];
     std::size_t done = 0;
@@ -324,29 +382,96 @@ void subscribe(int index, std::span<const int> signals) {
             release(signals[--done]);
         throw;
     }
-    for (const int signo : signals) {
-        receiver_refs[static_cast<std::size_t>(signo)].fetch_add(1);
-        set_bit(s.wanted, signo, true);
+    subscription result;
+    receiver_entry entry{receiver_id, index, {}, 0};
+    result.carried.reserve(signals.size());
+    receivers.reserve(receivers.size() + 1);
+    {
+        const handler_lock_outside handlers_wait;
+        for (const int signo : signals) {
+            if (has_bit(s.wanted, signo) && !is_realtime(signo)) {
+                const occurrence o = take(index, signo);
+                if (o.count != 0) result.carried.push_back({signo, o});
+            }
+            receiver_refs[static_cast<std::size_t>(signo)].fetch_add(1);
+            set_bit(s.wanted, signo, true);
+            entry.signals.set(static_cast<std::size_t>(signo));
+        }
+        entry.opened_at = sequence.load(std::memory_order_relaxed);
     }
+    result.opened_at = entry.opened_at;
+    receivers.push_back(entry);
+    return result;
 }
 
-bool unsubscribe(int index, int signo, bool last_in_loop) noexcept {
+void unsubscribe(int index, int signo, bool last_in_loop) noexcept {
     const std::lock_guard lock(registry_mutex);
     // Restore first: a signal arriving from here on reaches the old disposition instead
     // of a handler with nobody left to count it.
     release(signo);
+    const handler_lock_outside handlers_wait;
     if (last_in_loop) set_bit(slots[static_cast<std::size_t>(index)].wanted, signo, false);
-    return receiver_refs[static_cast<std::size_t>(signo)].fetch_sub(1) == 1;
+    receiver_refs[static_cast<std::size_t>(signo)].fetch_sub(1);
+}
+
+std::vector<unreceived> hand_over(std::uint64_t receiver_id, std::vector<unreceived> items) {
+    const std::lock_guard lock(registry_mutex);
+    std::erase_if(receivers, [&](const receiver_entry& r) { return r.id == receiver_id; });
+    std::vector<unreceived> orphaned;
+    for (unreceived& item : items) {
+        bool anyone = false;
+        for (const receiver_entry& r : receivers) {
+            if (!r.signals.test(static_cast<std::size_t>(item.signo))) continue;
+            anyone = true;
+            if (r.opened_at <= item.o.first_sequence) continue;  // it had every occurrence
+            unreceived share = item;
+            if (r.opened_at <= item.o.last_sequence) {
+                // It had the later occurrences, not how many of the earlier ones: give it
+                // one, never an occurrence twice.
+                share.o.count = 1;
+                share.o.requests = std::min(share.o.requests, 1U);
+            }
+            slot& s = slots[static_cast<std::size_t>(r.slot)];
+            s.mailbox.push_back({r.id, share});
+            s.has_mail.store(true);
+            wake(s);
+        }
+        if (!anyone) orphaned.push_back(item);
+    }
+    return orphaned;
+}
+
+std::vector<mail> take_mail(int index) {
+    slot& s = slots[static_cast<std::size_t>(index)];
+    if (!s.has_mail.load()) return {};
+    const std::lock_guard lock(registry_mutex);
+    s.has_mail.store(false);
+    return std::exchange(s.mailbox, {});
+}
+
+void send_to_process(const std::vector<unreceived>& items) noexcept {
+    for (const unreceived& item : items) {
+        if (is_realtime(item.signo)) {
+            sigval value{};
+            value.sival_ptr = reinterpret_cast<void*>(item.o.latest.value);
+            ::sigqueue(::getpid(), item.signo, value);
+        } else {
+            ::kill(::getpid(), item.signo);
+        }
+    }
 }
 
 occurrence take(int index, int signo) noexcept {
     slot& s = slots[static_cast<std::size_t>(index)];
+    const auto s_no = static_cast<std::size_t>(signo);
     occurrence o;
-    o.count = s.counts[static_cast<std::size_t>(signo)].exchange(0);
+    const std::uint64_t tally = s.tally[s_no].exchange(0);
+    o.count = static_cast<unsigned>(tally >> 32);
+    o.requests = static_cast<unsigned>(tally & 0xffff'ffffU);
     if (o.count != 0) {
-        o.first_sequence =
-            s.first_sequence[static_cast<std::size_t>(signo)].load(std::memory_order_relaxed);
-        o.latest = s.latest[static_cast<std::size_t>(signo)].read();
+        o.first_sequence = s.first_sequence[s_no].load(std::memory_order_relaxed);
+        o.last_sequence = s.last_sequence[s_no].load(std::memory_order_relaxed);
+        o.latest = s.latest[s_no].read();
     }
     return o;
 }

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace anyio::detail::signals {
 
@@ -36,20 +37,57 @@ void reset_for_child() noexcept;
 int acquire_slot(wakeup& waker);
 void release_slot(int slot) noexcept;
 
-// Receivers. subscribe() is all-or-nothing: it installs the handler where needed (saving
-// the old disposition) and rolls back if a sigaction fails half-way.
-void subscribe(int slot, std::span<const int> signals);
-// `last_in_loop`: the slot's loop has no other receiver of `signo`. Returns true if no
-// receiver in the process has `signo` any more; when nothing else in anyio holds it
-// either, its previous disposition is back (or left alone if someone replaced our
-// handler meanwhile).
-bool unsubscribe(int slot, int signo, bool last_in_loop) noexcept;
-// The handler's counters for one slot: take (and reset) the count of `signo`.
+// Receivers. A receiver is known to the registry by an id (unique in the process) and
+// the global sequence number at which it opened: it "had" exactly the occurrences
+// numbered from there on while it was open.
 struct occurrence {
-    unsigned count = 0;
+    unsigned count = 0;     // deliveries
+    unsigned requests = 0;  // of them, not repeats of an earlier request (request_tracker)
     unsigned long long first_sequence = 0;  // for first-arrival order across signals
-    sender latest;                          // of the newest occurrence counted
+    unsigned long long last_sequence = 0;
+    sender latest;  // of the newest occurrence counted
 };
+struct carried_occurrence {
+    int signo = 0;
+    occurrence o;
+};
+struct subscription {
+    unsigned long long opened_at = 0;
+    // Standard-signal occurrences the slot had counted but not yet dispatched when the
+    // receiver opened: they belong to the loop's older receivers only.
+    std::vector<carried_occurrence> carried;
+};
+// All-or-nothing: installs the handler where needed (saving the old disposition; if
+// other code replaced our handler, ours goes back in and theirs is what the last close
+// restores) and rolls back if a sigaction fails half-way.
+subscription subscribe(int slot, std::uint64_t receiver_id, std::span<const int> signals);
+// `last_in_loop`: the slot's loop has no other receiver of `signo`. When nothing in anyio
+// holds `signo` any more, its previous disposition is back (or left alone if someone
+// replaced our handler meanwhile).
+void unsubscribe(int slot, int signo, bool last_in_loop) noexcept;
+
+// What a closing receiver had but did not receive, on its way to the next owner.
+struct unreceived {
+    int signo = 0;
+    occurrence o;  // o.latest.value: a real-time occurrence's sigqueue value
+};
+// Forgets the receiver and hands each of `items` to every open receiver of its signal
+// that opened after the item's first occurrence (those that have not had it), through
+// their loops' mailboxes. Returns the items of signals no receiver is open for any more:
+// the caller sends them to the process again, for the restored disposition.
+std::vector<unreceived> hand_over(std::uint64_t receiver_id, std::vector<unreceived> items);
+// Items handed over to receivers on this slot's loop; empty almost always (one atomic load).
+struct mail {
+    std::uint64_t receiver_id = 0;
+    unreceived item;
+};
+std::vector<mail> take_mail(int slot);
+// Sends what hand_over left for nobody to the process again: a standard signal once
+// (kill), a real-time occurrence once each with its value (sigqueue). Process-directed,
+// so a thread that blocks the signal (a portal's, a worker's) cannot swallow it.
+void send_to_process(const std::vector<unreceived>& items) noexcept;
+
+// The handler's counters for one slot: take (and reset) the counts of `signo`.
 occurrence take(int slot, int signo) noexcept;
 // Real-time signals are queued per occurrence instead of counted.
 [[nodiscard]] bool is_realtime(int signo) noexcept;

@@ -274,6 +274,8 @@ TEST(KeyboardInterrupt, RunThrowsKeyboardInterruptWhichIsNotAStdException) {
 TEST(KeyboardInterrupt, EachRunHandlesItsOwnFirstCtrlC) {
     // A finished run leaves nothing behind: the next run's first SIGINT is again a first.
     in_child([] {
+        // Three requests from one sender, quicker than the request window.
+        anyio::set_signal_request_window(0ns);
         auto main = []() -> anyio::task<> {
             ::raise(SIGINT);
             co_await anyio::sleep(1h);
@@ -309,6 +311,8 @@ TEST(KeyboardInterrupt, RunMainDiesBySigintAfterTheCleanupRan) {
 TEST(KeyboardInterrupt, SecondSigintDuringAwaitingCleanupForcesExit) {
     const scenario_result r = run_scenario(
         [] {
+            // Two requests from one sender (the test), quicker than the request window.
+            anyio::set_signal_request_window(0ns);
             auto main = []() -> anyio::task<> {
                 std::exception_ptr error;
                 report(ready_mark);
@@ -337,6 +341,8 @@ TEST(KeyboardInterrupt, SecondSigintDuringAwaitingCleanupForcesExit) {
 TEST(KeyboardInterrupt, SecondSigintForcesExitEvenWhileCleanupBlocksTheLoop) {
     const scenario_result r = run_scenario(
         [] {
+            // Two requests from one sender (the test), quicker than the request window.
+            anyio::set_signal_request_window(0ns);
             auto main = []() -> anyio::task<> {
                 bool interrupted = false;
                 report(ready_mark);
@@ -369,6 +375,8 @@ TEST(KeyboardInterrupt, SecondSigintForcesExitEvenWhileCleanupBlocksTheLoop) {
 
 TEST(KeyboardInterrupt, ReceiverOwnsSigintWhileOpenThenRunHandlesCtrlCAgain) {
     in_child([] {
+        // Three requests from one sender, quicker than the request window.
+        anyio::set_signal_request_window(0ns);
         std::atomic<int> phase{0};
         // Two SIGINTs while the receiver is open (neither cancels run, nor does the second
         // force an exit), then one after it closed (Ctrl+C again).
