@@ -8,11 +8,15 @@
 #include <cstring>
 #include <exception>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 namespace anyio_test {
@@ -50,8 +54,41 @@ exit_status wait_for(pid_t pid, std::chrono::seconds hang_guard) {
         result.code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
         result.signal = WTERMSIG(status);
+        result.core_dumped = WCOREDUMP(status);
     }
     return result;
+}
+
+// The parent's end of a new pseudo-terminal, and the path of the program's end.
+int open_pty_master(std::string& slave_path) {
+    const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+        throw std::runtime_error("posix_openpt failed");
+    }
+    char name[128];
+    if (::ptsname_r(master, name, sizeof name) != 0) throw std::runtime_error("ptsname failed");
+    slave_path = name;
+    return master;
+}
+
+// In the child: a new session whose controlling terminal is the pseudo-terminal, which
+// makes this process group the terminal's foreground group. No echo, so the output is
+// only what the program prints; ISIG stays on, so ^C is SIGINT.
+void become_terminal_session(const std::string& slave_path) {
+    ::setsid();
+    const int slave = ::open(slave_path.c_str(), O_RDWR);
+    if (slave < 0 || ::ioctl(slave, TIOCSCTTY, 0) != 0) {
+        std::perror("pseudo-terminal");
+        ::_exit(126);
+    }
+    termios mode{};
+    ::tcgetattr(slave, &mode);
+    mode.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    mode.c_lflag |= ISIG;
+    ::tcsetattr(slave, TCSANOW, &mode);
+    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+        ::dup2(slave, fd);
+    if (slave > STDERR_FILENO) ::close(slave);
 }
 
 }  // namespace
@@ -87,14 +124,24 @@ exit_status run_in_child(const std::function<void()>& body, std::chrono::seconds
     return wait_for(pid, hang_guard);
 }
 
-process::process(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+process::process(const std::vector<std::string>& argv, process_options options) {
+    int fds[2] = {-1, -1};
+    std::string slave_path;
+    if (options.pseudo_terminal) {
+        fds[0] = open_pty_master(slave_path);
+    } else if (::pipe2(fds, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe failed");
+    }
     std::fflush(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
-        ::dup2(fds[1], STDOUT_FILENO);
+        if (options.pseudo_terminal) {
+            become_terminal_session(slave_path);
+        } else {
+            ::dup2(fds[1], STDOUT_FILENO);
+            if (options.capture_stderr) ::dup2(fds[1], STDERR_FILENO);
+        }
         reset_signal_state();
         std::vector<char*> args;
         for (const auto& a : argv)
@@ -104,8 +151,9 @@ process::process(const std::vector<std::string>& argv) {
         std::perror("execv");
         ::_exit(127);
     }
-    ::close(fds[1]);
+    if (fds[1] >= 0) ::close(fds[1]);
     out_fd_ = fds[0];
+    terminal_ = options.pseudo_terminal;
 }
 
 process::~process() {
@@ -123,6 +171,7 @@ std::string process::read_line(std::chrono::seconds hang_guard) {
         if (nl != std::string::npos) {
             std::string line = buffer_.substr(0, nl);
             buffer_.erase(0, nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();  // a terminal's CR LF
             return line;
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -135,7 +184,10 @@ std::string process::read_line(std::chrono::seconds hang_guard) {
         if (r <= 0) continue;
         char chunk[512];
         const ssize_t n = ::read(out_fd_, chunk, sizeof chunk);
-        if (n == 0) throw std::runtime_error("output closed before a full line; got: " + buffer_);
+        // A pseudo-terminal's master reads EIO once the program's side is closed.
+        if (n == 0 || (n < 0 && errno == EIO)) {
+            throw std::runtime_error("output closed before a full line; got: " + buffer_);
+        }
         if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
     }
 }
@@ -154,7 +206,16 @@ std::string process::read_rest(std::chrono::seconds hang_guard) {
         if (n <= 0) break;
         buffer_.append(chunk, static_cast<std::size_t>(n));
     }
-    return std::exchange(buffer_, {});
+    std::string rest = std::exchange(buffer_, {});
+    if (terminal_) std::erase(rest, '\r');
+    return rest;
+}
+
+void process::press_ctrl_c() const {
+    if (!terminal_) throw std::logic_error("press_ctrl_c: the program has no pseudo-terminal");
+    const char interrupt = '\x03';
+    if (::write(out_fd_, &interrupt, 1) != 1)
+        throw std::runtime_error("write to the terminal failed");
 }
 
 void process::send(int signo) const {

@@ -17,6 +17,7 @@ struct exit_status {
     int code = -1;
     int signal = 0;     // killed by this signal (0: not killed)
     bool hung = false;  // the hang guard killed it
+    bool core_dumped = false;
     [[nodiscard]] std::string describe() const;
     [[nodiscard]] bool ok() const { return exited && code == 0; }
 };
@@ -27,11 +28,18 @@ struct exit_status {
 exit_status run_in_child(const std::function<void()>& body,
                          std::chrono::seconds hang_guard = std::chrono::seconds(60));
 
-// A program started with its stdout on a pipe, with default signal dispositions and an
-// empty signal mask.
+struct process_options {
+    // stdin, stdout and stderr on a new pseudo-terminal whose controlling process (session
+    // leader, foreground group) the program is: press_ctrl_c() is a real terminal's Ctrl+C.
+    bool pseudo_terminal = false;
+    bool capture_stderr = false;  // with a pipe: stderr into the same pipe as stdout
+};
+
+// A program started with its stdout on a pipe (or a pseudo-terminal), with default signal
+// dispositions and an empty signal mask.
 class process {
 public:
-    explicit process(const std::vector<std::string>& argv);
+    explicit process(const std::vector<std::string>& argv, process_options options = {});
     process(const process&) = delete;
     process& operator=(const process&) = delete;
     ~process();
@@ -42,6 +50,9 @@ public:
     // Everything it printed until it closed stdout.
     std::string read_rest(std::chrono::seconds hang_guard = std::chrono::seconds(30));
     void send(int signo) const;
+    // Types the terminal's interrupt character (^C): the line discipline sends SIGINT to the
+    // foreground process group, as a person's Ctrl+C does. Pseudo-terminal only.
+    void press_ctrl_c() const;
     exit_status wait(std::chrono::seconds hang_guard = std::chrono::seconds(30));
 
 private:
@@ -49,6 +60,7 @@ private:
     int out_fd_ = -1;
     std::string buffer_;
     bool reaped_ = false;
+    bool terminal_ = false;
 };
 
 // Polls `condition` every millisecond until it is true or `hang_guard` passes.
