@@ -122,7 +122,12 @@ anyio::task<> run_server(const options& opts) {
     co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
         tg.start_soon([&]() -> anyio::task<> {
             for (;;) {
-                const int signum = co_await signals.receive();
+                const anyio::signal_info info = co_await signals.receive_info();
+                // The same request again (`timeout` signals the server and then its process
+                // group; a terminal reaches every process of its foreground group): one
+                // request is one signal, so it neither reloads twice nor ends the grace.
+                if (info.requests == 0) continue;
+                const int signum = info.signo;
                 if (signum == SIGHUP) {
                     if (std::optional<std::string> fresh = read_prefix(opts.config, why)) {
                         prefix = *fresh;

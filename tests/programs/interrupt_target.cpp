@@ -6,8 +6,10 @@
 //   interrupt_target run_main     int main() { return anyio::run_main(main_task); }
 //   interrupt_target catches      main catches keyboard_interrupt, prints "caught", exits 7
 //   interrupt_target sigterm      run_options{graceful_signals = {SIGTERM}}, plain run
-//   interrupt_target slow_sigterm the same, and the cleanup awaits 300 ms (shielded) before
-//                                 printing "cleanup done"
+//   interrupt_target slow_sigterm [WINDOW_MS]
+//                                 the same; the cleanup prints "cleaning up", awaits 300 ms
+//                                 (shielded), then prints "cleanup done"; WINDOW_MS sets
+//                                 anyio::set_signal_request_window
 //   interrupt_target portal_call  main blocks in a blocking portal's call
 //   interrupt_target portal_run   a blocking portal runs a task while main runs anyio::run
 
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -46,6 +49,8 @@ anyio::task<> wait_then_clean_up_slowly() {
     } catch (const anyio::cancelled&) {
         interrupted = std::current_exception();
     }
+    std::puts("cleaning up");
+    std::fflush(stdout);
     // Async cleanup cannot run inside the catch block: it runs shielded after it.
     anyio::cancel_scope shielded(anyio::clock::time_point::max(), true);
     co_await shielded.run([]() -> anyio::task<> { co_await anyio::sleep(300ms); });
@@ -77,6 +82,7 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(mode, "sigterm") == 0) {
         anyio::run(graceful_sigterm(), wait_forever);
     } else if (std::strcmp(mode, "slow_sigterm") == 0) {
+        if (argc > 2) anyio::set_signal_request_window(std::chrono::milliseconds(std::atoi(argv[2])));
         anyio::run(graceful_sigterm(), wait_then_clean_up_slowly);
     } else if (std::strcmp(mode, "portal_call") == 0) {
         anyio::blocking_portal portal = anyio::start_blocking_portal();
