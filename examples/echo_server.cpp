@@ -4,13 +4,14 @@
 //   echo_server --port PORT --config FILE [--grace SECONDS] [--max-line BYTES] [--host HOST]
 //
 // FILE's first line is the reply prefix: each line a client sends comes back as
-// prefix + line. A line longer than BYTES (default 65536, newline not counted) gets the
-// reply "error: line longer than BYTES bytes" and the server hangs up on that client: a
-// client cannot make the server hold more than BYTES of its line, however much it sends.
-// SIGHUP re-reads FILE (a broken FILE keeps the old prefix). SIGTERM or
+// prefix + line. SIGHUP re-reads FILE (a broken FILE keeps the old prefix). SIGTERM or
 // SIGINT stops accepting at once; open connections get SECONDS (default 5) to finish,
 // then they are cancelled, and the program exits with status 0. A second SIGTERM or
 // SIGINT cuts the grace period short.
+//
+// A line longer than BYTES (default 65536, newline not counted) gets the reply
+// "error: line longer than BYTES bytes" and the server hangs up on that client, so no
+// client can make the server hold more than BYTES of a line, however much it sends.
 //
 //   build/release/examples/echo_server --port 7000 --config prefix.txt &
 //   exec 3<>/dev/tcp/127.0.0.1/7000; echo hello >&3; head -n1 <&3
@@ -95,7 +96,9 @@ anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix
                 const std::string error = "line longer than " + std::to_string(max_line) + " bytes";
                 replies += "error: " + error + "\n";
                 co_await client.send(replies);
-                co_await client.send_eof();  // the client reads the error, then end of stream
+                // End of stream first: a client that reads on gets the error and then a clean
+                // end of stream instead of a reset.
+                co_await client.send_eof();
                 throw std::runtime_error(error);
             }
             line += piece;
