@@ -1,13 +1,17 @@
 // echo_server: a TCP line-echo server with the two things every real server needs, a
 // configuration reload on SIGHUP and a graceful shutdown on SIGTERM or Ctrl+C.
 //
-//   echo_server --port PORT --config FILE [--grace SECONDS] [--host HOST]
+//   echo_server --port PORT --config FILE [--grace SECONDS] [--max-line BYTES] [--host HOST]
 //
 // FILE's first line is the reply prefix: each line a client sends comes back as
 // prefix + line. SIGHUP re-reads FILE (a broken FILE keeps the old prefix). SIGTERM or
 // SIGINT stops accepting at once; open connections get SECONDS (default 5) to finish,
 // then they are cancelled, and the program exits with status 0. A second SIGTERM or
 // SIGINT cuts the grace period short.
+//
+// A line longer than BYTES (default 65536, newline not counted) gets the reply
+// "error: line longer than BYTES bytes" and the server hangs up on that client, so no
+// client can make the server hold more than BYTES of a line, however much it sends.
 //
 //   build/release/examples/echo_server --port 7000 --config prefix.txt &
 //   exec 3<>/dev/tcp/127.0.0.1/7000; echo hello >&3; head -n1 <&3
@@ -23,6 +27,7 @@
 #include <exception>
 #include <fstream>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -33,6 +38,7 @@ struct options {
     int port = -1;
     std::string config;
     double grace_seconds = 5;
+    std::size_t max_line = 65536;
 };
 
 void print(const std::string& line) {
@@ -68,35 +74,53 @@ std::optional<std::string> read_prefix(const std::string& file, std::string& why
 }
 
 // Replies prefix + line to every complete line, with the prefix current when the line
-// arrived. A last line without a newline is answered when the client ends its side.
-anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix) {
-    std::string pending;
+// arrived. A last line without a newline is answered when the client ends its side. A line
+// longer than `max_line` gets an error reply, and the exception ends the connection.
+anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix,
+                         std::size_t max_line) {
+    std::string line;  // the line so far; never more than max_line bytes
     char buffer[4096];
     for (;;) {
         const std::size_t n = co_await client.receive_into(buffer);
         if (n == 0) break;
-        pending.append(buffer, n);
+        // Only the bytes just received are searched for a newline (`line` has none), so a
+        // long line costs time in proportion to its length, not to its length squared.
+        std::string_view fresh(buffer, n);
         std::string replies;
-        std::size_t start = 0;
-        for (auto newline = pending.find('\n'); newline != std::string::npos;
-             newline = pending.find('\n', start)) {
+        for (;;) {
+            const std::size_t newline = fresh.find('\n');
+            const std::string_view piece = fresh.substr(0, newline);
+            if (line.size() + piece.size() > max_line) {
+                // Refused before it is stored: a client's line never costs more than
+                // max_line bytes of memory, however much it sends.
+                const std::string error = "line longer than " + std::to_string(max_line) + " bytes";
+                replies += "error: " + error + "\n";
+                co_await client.send(replies);
+                // End of stream first: a client that reads on gets the error and then a clean
+                // end of stream instead of a reset.
+                co_await client.send_eof();
+                throw std::runtime_error(error);
+            }
+            line += piece;
+            if (newline == std::string_view::npos) break;
             replies += prefix;
-            replies.append(pending, start, newline + 1 - start);
-            start = newline + 1;
+            replies += line;
+            replies += '\n';
+            line.clear();
+            fresh.remove_prefix(newline + 1);
         }
-        pending.erase(0, start);
         if (!replies.empty()) co_await client.send(replies);
     }
-    if (!pending.empty()) co_await client.send(prefix + pending + "\n");
+    if (!line.empty()) co_await client.send(prefix + line + "\n");
 }
 
 // One connection. A client that misbehaves (resets, vanishes) ends only its own
 // connection; `cancelled` is not a std::exception, so shutdown still goes through.
 anyio::task<> serve_client(anyio::socket_stream client, const std::string& prefix,
-                           int& open_connections) {
+                           std::size_t max_line, int& open_connections) {
     ++open_connections;
     try {
-        co_await echo_lines(client, prefix);
+        co_await echo_lines(client, prefix, max_line);
     } catch (const std::exception& e) {
         complain("client " + client.remote_address().to_string() + ": " + e.what());
     }
@@ -152,7 +176,7 @@ anyio::task<> run_server(const options& opts) {
         // serve() returns once the listener is closed and every connection finished.
         co_await connections.run([&]() -> anyio::task<> {
             co_await listener.serve([&](anyio::socket_stream client) {
-                return serve_client(std::move(client), prefix, open_connections);
+                return serve_client(std::move(client), prefix, opts.max_line, open_connections);
             });
         });
         if (connections.cancelled_caught()) {
@@ -164,48 +188,69 @@ anyio::task<> run_server(const options& opts) {
     });
 }
 
-std::optional<options> parse_arguments(int argc, char** argv) {
+// The options, or nothing with the reason in `why`.
+std::optional<options> parse_arguments(int argc, char** argv, std::string& why) {
     options opts;
     for (int i = 1; i < argc; ++i) {
         const std::string_view flag = argv[i];
-        if (i + 1 >= argc) return std::nullopt;
+        if (i + 1 >= argc) {
+            why = std::string(flag) + " needs a value";
+            return std::nullopt;
+        }
         const char* value = argv[++i];
+        const auto bad = [&](const char* wanted) {
+            why = std::string(flag) + " wants " + wanted + ", not \"" + value + "\"";
+            return std::nullopt;
+        };
         char* end = nullptr;
         errno = 0;
         if (flag == "--port") {
             const long port = std::strtol(value, &end, 10);
             if (*value == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
-                return std::nullopt;
+                return bad("a port number 0..65535");
             }
             opts.port = static_cast<int>(port);
         } else if (flag == "--grace") {
             opts.grace_seconds = std::strtod(value, &end);
             if (*value == '\0' || *end != '\0' || errno != 0 || !(opts.grace_seconds >= 0)) {
-                return std::nullopt;
+                return bad("a number of seconds >= 0");
             }
+        } else if (flag == "--max-line") {
+            const long bytes = std::strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || errno != 0 || bytes < 1) {
+                return bad("a number of bytes >= 1");
+            }
+            opts.max_line = static_cast<std::size_t>(bytes);
         } else if (flag == "--config") {
             opts.config = value;
         } else if (flag == "--host") {
             opts.host = value;
         } else {
+            why = "unknown option " + std::string(flag);
             return std::nullopt;
         }
     }
-    if (opts.port < 0 || opts.config.empty()) return std::nullopt;
+    if (opts.port < 0 || opts.config.empty()) {
+        why = "--port and --config are required";
+        return std::nullopt;
+    }
     return opts;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::optional<options> opts = parse_arguments(argc, argv);
+    std::string why;
+    const std::optional<options> opts = parse_arguments(argc, argv, why);
     if (!opts) {
-        std::fprintf(
-            stderr,
-            "usage: echo_server --port PORT --config FILE [--grace SECONDS] [--host HOST]\n"
-            "  PORT 0..65535 (0: any free port, printed at start); FILE's first line is\n"
-            "  the reply prefix (re-read on SIGHUP); SIGTERM / Ctrl+C give open\n"
-            "  connections SECONDS (default 5) to finish.\n");
+        complain(why);
+        std::fprintf(stderr,
+                     "usage: echo_server --port PORT --config FILE [--grace SECONDS]\n"
+                     "                   [--max-line BYTES] [--host HOST]\n"
+                     "  PORT 0..65535 (0: any free port, printed at start); FILE's first line is\n"
+                     "  the reply prefix (re-read on SIGHUP); SIGTERM / Ctrl+C give open\n"
+                     "  connections SECONDS (default 5) to finish. A line longer than BYTES\n"
+                     "  (default 65536) gets an error reply and its connection is closed.\n");
         return 2;
     }
     try {

@@ -3,17 +3,24 @@
 
 #include <gtest/gtest.h>
 
+#include "process/process_helpers.hpp"
 #include "support/child_process.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include <netinet/in.h>
@@ -65,6 +72,14 @@ public:
     std::string read_line() { return program_.read_line(); }
     std::string read_rest() { return program_.read_rest(); }
     void send(int signo) const { program_.send(signo); }
+    // A "VmRSS"-style field of the server's /proc status, in KiB. (The shell that starts it
+    // execs it, so the pid is the server's.)
+    [[nodiscard]] long memory_kib(const std::string& field) const {
+        std::ifstream in("/proc/" + std::to_string(program_.pid()) + "/status");
+        std::ostringstream status;
+        status << in.rdbuf();
+        return std::stol(anyio_test::status_field(status.str(), field));
+    }
     anyio_test::exit_status wait(std::chrono::seconds hang_guard = 30s) {
         return program_.wait(hang_guard);
     }
@@ -79,14 +94,15 @@ private:
     anyio_test::process program_;
 };
 
-// A plain blocking TCP client (the server is what is under test), with a receive timeout
-// as a hang guard.
+// A plain blocking TCP client (the server is what is under test), with receive and send
+// timeouts as hang guards.
 class client {
 public:
     explicit client(int port) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const timeval guard{30, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+        ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &guard, sizeof guard);
         if (connect_to(fd_, port) != 0) {
             ::close(fd_);
             throw std::runtime_error("connect failed: " + std::string(std::strerror(errno)));
@@ -113,6 +129,32 @@ public:
         }
     }
     void send_eof() const { ::shutdown(fd_, SHUT_WR); }
+
+    // Sends as much of `bytes` as the server takes before it hangs up; returns how much.
+    [[nodiscard]] std::size_t send_until_closed(std::string_view bytes) const {
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+            const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+            if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw std::runtime_error("send failed or timed out");
+            sent += static_cast<std::size_t>(n);
+        }
+        return sent;
+    }
+    // One line of `size` bytes with no newline, sent a MiB at a time, for as long as the
+    // server takes it; returns the bytes sent.
+    [[nodiscard]] std::size_t stream_endless_line(std::size_t size) const {
+        const std::string chunk(1 << 20, 'x');
+        std::size_t sent = 0;
+        while (sent < size) {
+            const std::size_t want = std::min(chunk.size(), size - sent);
+            const std::size_t n = send_until_closed(std::string_view(chunk).substr(0, want));
+            sent += n;
+            if (n < want) break;
+        }
+        return sent;
+    }
 
     // The next line without its newline; throws at end of stream or on the hang guard.
     std::string read_line() {
@@ -316,6 +358,155 @@ TEST(EchoServer, AMissingConfigAtStartIsAnErrorNamingIt) {
     const anyio_test::exit_status status = server.wait();
     EXPECT_TRUE(status.exited && status.code == 1) << status.describe();
     EXPECT_TRUE(contains(output, "cannot read " + config.path())) << output;
+}
+
+// --- Lines longer than the cap (--max-line, default 64 KiB) ---
+
+constexpr std::size_t default_max_line = 65536;
+constexpr std::size_t mib = std::size_t{1} << 20;
+
+std::string too_long_reply(std::size_t max_line) {
+    return "error: line longer than " + std::to_string(max_line) + " bytes";
+}
+
+// A line as a failure message shows it: lines of 64 KiB would flood the log.
+std::string shortened(const std::string& line) {
+    if (line.size() <= 80) return '"' + line + '"';
+    return '"' + line.substr(0, 40) + "...\" (" + std::to_string(line.size()) + " bytes)";
+}
+
+void expect_line(client& c, const std::string& expected) {
+    const std::string line = c.read_line();
+    EXPECT_TRUE(line == expected) << "got " << shortened(line) << ", expected "
+                                  << shortened(expected);
+}
+
+// The client got the error reply, then the server hung up on it.
+void expect_refused(client& c, std::size_t max_line) {
+    expect_line(c, too_long_reply(max_line));
+    EXPECT_TRUE(c.at_end()) << "the server closed the connection";
+}
+
+TEST(EchoServer, ALineOfExactlyTheCapIsEchoedOneByteMoreGetsAnErrorAndAClose) {
+    const config_file config("> ");
+    echo_server server({"--port", "0", "--config", config.path()});
+    const int port = server.wait_until_listening();
+    const std::string at_cap(default_max_line, 'a');
+
+    client a(port);
+    a.send(at_cap + "\n");
+    expect_line(a, "> " + at_cap);
+    EXPECT_EQ(a.ask("and the next line"), "> and the next line");
+    a.send(at_cap);  // the cap also holds for a last line without a newline
+    a.send_eof();
+    expect_line(a, "> " + at_cap);
+    EXPECT_TRUE(a.at_end());
+
+    client b(port);
+    EXPECT_EQ(b.ask("short"), "> short");
+    // A line before the long one in the same send is still answered.
+    const std::string input = "fine\n" + at_cap + "b\n";
+    EXPECT_GE(b.send_until_closed(input), input.size() - 1);
+    EXPECT_EQ(b.read_line(), "> fine");
+    expect_refused(b, default_max_line);
+    EXPECT_TRUE(contains(server.read_line(), too_long_reply(default_max_line).substr(7)));
+
+    client c(port);
+    EXPECT_EQ(c.ask("the server still serves"), "> the server still serves");
+}
+
+// 100 MiB without a newline: the server refuses the line after the cap and hangs up, so
+// it never holds the line: its peak resident memory grows by far less than was sent.
+TEST(EchoServer, AnEndlessLineIsCutAtTheCapAndTheServerMemoryStaysBounded) {
+    const config_file config("> ");
+    echo_server server({"--port", "0", "--config", config.path()});
+    const int port = server.wait_until_listening();
+    client other(port);
+    EXPECT_EQ(other.ask("warm up"), "> warm up");
+    const long peak_before = server.memory_kib("VmHWM");
+
+    const std::size_t total = 100 * mib;
+    client flood(port);
+    const std::size_t sent = flood.stream_endless_line(total);
+    expect_refused(flood, default_max_line);
+    EXPECT_LT(sent, total) << "the server hung up before taking the whole line";
+    EXPECT_TRUE(contains(server.read_line(), too_long_reply(default_max_line).substr(7)));
+
+    EXPECT_EQ(other.ask("still here"), "> still here");
+    const long peak_after = server.memory_kib("VmHWM");
+    const long growth_kib = peak_after - peak_before;
+    RecordProperty("sent_bytes", std::to_string(sent));
+    RecordProperty("vmhwm_before_kib", std::to_string(peak_before));
+    RecordProperty("vmhwm_after_kib", std::to_string(peak_after));
+    std::printf("sent %zu bytes; server VmHWM %ld kB -> %ld kB (+%ld kB), VmRSS %ld kB\n", sent,
+                peak_before, peak_after, growth_kib, server.memory_kib("VmRSS"));
+    EXPECT_LT(growth_kib, 16 * 1024) << "VmHWM " << peak_before << " kB -> " << peak_after
+                                     << " kB after a client sent " << sent << " bytes";
+}
+
+// Correctness only (no timing): a client in the middle of a huge line holds nobody up.
+TEST(EchoServer, OtherClientsAreServedWhileOneSendsAHugeLine) {
+    const config_file config("> ");
+    echo_server server({"--port", "0", "--config", config.path()});
+    const int port = server.wait_until_listening();
+    client flood(port);
+    client other(port);
+
+    // Up to one byte under the cap, in steps, with round trips in between.
+    flood.send(std::string(default_max_line / 2, 'x'));
+    EXPECT_EQ(other.ask("one"), "> one");
+    flood.send(std::string(default_max_line / 2 - 1, 'x'));
+    EXPECT_EQ(other.ask("two"), "> two");
+
+    // Then 100 MiB more from another thread, while this one keeps asking.
+    std::atomic<bool> flood_done{false};
+    std::jthread flooder([&] {
+        (void)flood.stream_endless_line(100 * mib);
+        flood_done = true;
+    });
+    int round_trips = 0;
+    do {
+        const std::string line = "during " + std::to_string(round_trips++);
+        EXPECT_EQ(other.ask(line), "> " + line);
+    } while (!flood_done && !HasFailure());
+    flooder.join();
+    expect_refused(flood, default_max_line);
+    EXPECT_EQ(other.ask("after"), "> after");
+    RecordProperty("round_trips_during_the_flood", round_trips);
+}
+
+TEST(EchoServer, MaxLineSetsTheCap) {
+    const config_file config("> ");
+    echo_server server({"--port", "0", "--config", config.path(), "--max-line", "10"});
+    const int port = server.wait_until_listening();
+    client a(port);
+    EXPECT_EQ(a.ask("0123456789"), "> 0123456789");
+    EXPECT_EQ(a.ask(""), "> ");
+    EXPECT_GE(a.send_until_closed("01234567890\n"), 11u);
+    expect_refused(a, 10);
+
+    client b(port);  // refused as soon as the 11th byte arrives, before any newline
+    EXPECT_EQ(b.send_until_closed("abcdefghijk"), 11u);
+    expect_refused(b, 10);
+
+    client c(port);  // a long line is fine up to the cap, also split over several sends
+    EXPECT_EQ(c.ask("01234"), "> 01234");
+    c.send("01234");
+    EXPECT_EQ(c.ask("56789"), "> 0123456789");
+}
+
+TEST(EchoServer, ABadMaxLineIsAUsageErrorNamingIt) {
+    const config_file config("> ");
+    for (const std::string value : {"0", "-1", "", "ten", "10k", " ", "99999999999999999999999"}) {
+        echo_server server({"--port", "0", "--config", config.path(), "--max-line", value});
+        const std::string output = server.read_rest();
+        const anyio_test::exit_status status = server.wait();
+        EXPECT_TRUE(status.exited && status.code == 2) << value << ": " << status.describe();
+        EXPECT_TRUE(contains(output, "--max-line wants a number of bytes >= 1, not \"" + value))
+            << output;
+        EXPECT_TRUE(contains(output, "usage: echo_server --port PORT --config FILE")) << output;
+        EXPECT_TRUE(contains(output, "[--max-line BYTES]")) << output;
+    }
 }
 
 }  // namespace
