@@ -147,10 +147,6 @@ anyio::task<> run_server(const options& opts) {
         tg.start_soon([&]() -> anyio::task<> {
             for (;;) {
                 const anyio::signal_info info = co_await signals.receive_info();
-                // The same request again (`timeout` signals the server and then its process
-                // group; a terminal reaches every process of its foreground group): one
-                // request is one signal, so it neither reloads twice nor ends the grace.
-                if (info.requests == 0) continue;
                 const int signum = info.signo;
                 if (signum == SIGHUP) {
                     if (std::optional<std::string> fresh = read_prefix(opts.config, why)) {
@@ -167,9 +163,12 @@ anyio::task<> run_server(const options& opts) {
                     print(std::string(signum == SIGINT ? "interrupted" : "terminated") +
                           ": not accepting; " + std::to_string(open_connections) +
                           " open connection(s) have " + seconds(opts.grace_seconds) + " to finish");
-                } else {
+                } else if (info.requests != 0) {
                     connections.cancel();  // a second request: no more grace
                 }
+                // else the first request again: `timeout` signals the server and then its
+                // process group, a terminal every process of its foreground group. One
+                // request is one signal: the grace period holds.
             }
         });
 

@@ -72,6 +72,7 @@ public:
     std::string read_line() { return program_.read_line(); }
     std::string read_rest() { return program_.read_rest(); }
     void send(int signo) const { program_.send(signo); }
+    [[nodiscard]] pid_t pid() const { return program_.pid(); }
     // A "VmRSS"-style field of the server's /proc status, in KiB. (The shell that starts it
     // execs it, so the pid is the server's.)
     [[nodiscard]] long memory_kib(const std::string& field) const {
@@ -326,6 +327,45 @@ TEST(EchoServer, ASecondSignalEndsTheGracePeriodAtOnce) {
     server.send(SIGINT);
     EXPECT_EQ(server.read_line(), "grace period over: cancelled the remaining connection(s)");
     const anyio_test::exit_status status = server.wait();
+    EXPECT_TRUE(status.ok()) << status.describe();
+}
+
+// coreutils `timeout` sends SIGTERM to the server and then to its process group, so the
+// server often gets two SIGTERMs from one sender 0.2 ms apart: one request, which must not
+// cut the grace period short. SIGALRM is what timeout's own timer sends it; sending it
+// ourselves makes timeout act at once instead of after a wall-clock wait.
+TEST(EchoServer, UnderCoreutilsTimeoutTheGracePeriodHolds) {
+    const config_file config("> ");
+    for (int run = 0; run < 50; ++run) {
+        anyio_test::process timeout({"/usr/bin/timeout", "3600", ECHO_SERVER_EXE, "--port", "0",
+                                     "--config", config.path(), "--grace", "60"},
+                                    {.capture_stderr = true});
+        const std::string listening = timeout.read_line();
+        ASSERT_EQ(listening.rfind("listening on ", 0), 0U) << listening;
+        client a(std::stoi(listening.substr(13)));
+        EXPECT_EQ(a.ask("hello"), "> hello");
+        timeout.send(SIGALRM);  // "time is up": timeout signals the server, then the group
+        const std::string line = timeout.read_line();
+        EXPECT_TRUE(contains(line, "terminated: not accepting; 1 open connection(s)")) << line;
+        EXPECT_EQ(a.ask("during the grace"), "> during the grace") << "run " << run;
+        a.close();
+        EXPECT_EQ(timeout.read_line(), "all connections finished") << "run " << run;
+        EXPECT_EQ(timeout.read_rest(), "");
+        const anyio_test::exit_status status = timeout.wait();
+        EXPECT_TRUE(status.exited && status.code == 124) << status.describe();  // timed out
+        if (::testing::Test::HasFailure()) break;
+    }
+}
+
+// Another sender's SIGTERM is a second request: the grace period ends at once.
+TEST(EchoServer, ASigtermFromAnotherSenderEndsTheGracePeriod) {
+    server_and_client s("60");
+    s.server.send(SIGTERM);
+    EXPECT_TRUE(contains(s.server.read_line(), "terminated: not accepting"));
+    anyio_test::process kill_command({"/bin/kill", "-TERM", std::to_string(s.server.pid())});
+    EXPECT_TRUE(kill_command.wait().ok());
+    EXPECT_EQ(s.server.read_line(), "grace period over: cancelled the remaining connection(s)");
+    const anyio_test::exit_status status = s.server.wait();
     EXPECT_TRUE(status.ok()) << status.describe();
 }
 
