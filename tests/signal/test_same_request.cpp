@@ -51,8 +51,8 @@ TEST(SameRequest, RealTimeoutsSigtermNeverCutsRunsCleanupShort) {
         const anyio_test::exit_status status = timeout.wait();
         EXPECT_EQ(output, "ready\ncleaning up\ncleanup done\n") << "run " << run;
         // --preserve-status: the child's own ending, death by SIGTERM (128 + 15).
-        EXPECT_TRUE(status.exited && status.code == 143) << "run " << run << ": "
-                                                         << status.describe();
+        EXPECT_TRUE(status.exited && status.code == 143)
+            << "run " << run << ": " << status.describe();
         if (::testing::Test::HasFailure()) break;
     }
 }
@@ -68,8 +68,7 @@ TEST(SameRequest, TheSameSenderAgainWithinTheWindowDoesNotForceExit) {
 
 TEST(SameRequest, AnotherSenderIsASecondRequestAndForcesExit) {
     cleaning_up_program program(60'000);
-    anyio_test::process kill_command(
-        {"/bin/kill", "-TERM", std::to_string(program.p.pid())});
+    anyio_test::process kill_command({"/bin/kill", "-TERM", std::to_string(program.p.pid())});
     EXPECT_TRUE(kill_command.wait().ok());
     EXPECT_EQ(program.p.read_rest(), "");  // ended before "cleanup done"
     const anyio_test::exit_status status = program.p.wait();
@@ -97,8 +96,8 @@ TEST(SameRequest, AReceiverCountsEveryDeliveryAndEachRequestOnce) {
             // Receives until `deliveries` occurrences in all were counted (hang guard 10 s).
             auto take_until = [&](std::uint64_t deliveries) -> anyio::task<> {
                 while (count < deliveries) {
-                    const anyio::signal_info info = co_await anyio::fail_after(
-                        10s, [&]() -> anyio::task<anyio::signal_info> {
+                    const anyio::signal_info info =
+                        co_await anyio::fail_after(10s, [&]() -> anyio::task<anyio::signal_info> {
                             co_return co_await signals.receive_info();
                         });
                     count += info.count;
