@@ -373,6 +373,10 @@ void release_slot(int index) noexcept {
 subscription subscribe(int index, std::uint64_t receiver_id, std::span<const int> signals) {
     const std::lock_guard lock(registry_mutex);
     slot& s = slots[static_cast<std::size_t>(index)];
+    subscription result;
+    receiver_entry entry{receiver_id, index, {}, 0};
+    result.carried.reserve(signals.size());  // nothing below allocates or throws but retain
+    receivers.reserve(receivers.size() + 1);
     std::size_t done = 0;
     try {
         for (; done < signals.size(); ++done)
@@ -382,10 +386,6 @@ subscription subscribe(int index, std::uint64_t receiver_id, std::span<const int
             release(signals[--done]);
         throw;
     }
-    subscription result;
-    receiver_entry entry{receiver_id, index, {}, 0};
-    result.carried.reserve(signals.size());
-    receivers.reserve(receivers.size() + 1);
     {
         const handler_lock_outside handlers_wait;
         for (const int signo : signals) {
@@ -497,12 +497,11 @@ std::uint64_t take_realtime_dropped(int index, int signo) noexcept {
 bool claim_termination(int index, int signo, unsigned force_exit_count) {
     const std::lock_guard lock(registry_mutex);
     signal_entry& e = entries[static_cast<std::size_t>(signo)];
-    const struct sigaction* found = &e.saved;
+    // What the signal would do without anyio: what our handler displaced, or, when ours is
+    // not installed (or was replaced by other code), what is there now.
     struct sigaction current {};
-    if (e.refs == 0) {
-        ::sigaction(signo, nullptr, &current);
-        found = &current;
-    }
+    ::sigaction(signo, nullptr, &current);
+    const struct sigaction* found = e.refs > 0 && handler_is_ours(current) ? &e.saved : &current;
     if ((found->sa_flags & SA_SIGINFO) != 0 || found->sa_handler != SIG_DFL) return false;
     retain(signo);
     if (total_termination_claims.fetch_add(1) == 0) termination_presses.store(0);

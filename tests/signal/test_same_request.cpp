@@ -97,9 +97,7 @@ TEST(SameRequest, AReceiverCountsEveryDeliveryAndEachRequestOnce) {
             auto take_until = [&](std::uint64_t deliveries) -> anyio::task<> {
                 while (count < deliveries) {
                     const anyio::signal_info info =
-                        co_await anyio::fail_after(10s, [&]() -> anyio::task<anyio::signal_info> {
-                            co_return co_await signals.receive_info();
-                        });
+                        co_await anyio_test::receive_info_within(signals);
                     count += info.count;
                     requests += info.requests;
                 }

@@ -40,11 +40,7 @@ void in_child(const std::function<void()>& body) {
     EXPECT_TRUE(status.ok()) << status.describe();
 }
 
-anyio::task<anyio::signal_info> receive_info_within(anyio::signal_receiver& signals) {
-    co_return co_await anyio::fail_after(10s, [&signals]() -> anyio::task<anyio::signal_info> {
-        co_return co_await signals.receive_info();
-    });
-}
+using anyio_test::receive_info_within;
 
 TEST(SignalEdges, PendingAtCloseOnAThreadThatBlocksTheSignalReachesThePreviousHandler) {
     in_child([] {

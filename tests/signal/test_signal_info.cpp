@@ -44,15 +44,9 @@ using anyio_test::is_default;
 using anyio_test::queue_to_self;
 using anyio_test::read_action;
 using anyio_test::receive_info_if_pending;
+using anyio_test::receive_info_within;
 using anyio_test::receive_within;
 using anyio_test::set_handler;
-
-// The next item, with a generous hang guard.
-anyio::task<anyio::signal_info> receive_info_within(anyio::signal_receiver& signals) {
-    co_return co_await anyio::fail_after(10s, [&signals]() -> anyio::task<anyio::signal_info> {
-        co_return co_await signals.receive_info();
-    });
-}
 
 std::string describe(const anyio::signal_info& item) {
     return "signo " + std::to_string(item.signo) + " count " + std::to_string(item.count) +

@@ -21,6 +21,12 @@ anyio::task<int> receive_within(anyio::signal_receiver& signals) {
         10s, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });
 }
 
+anyio::task<anyio::signal_info> receive_info_within(anyio::signal_receiver& signals) {
+    co_return co_await anyio::fail_after(10s, [&signals]() -> anyio::task<anyio::signal_info> {
+        co_return co_await signals.receive_info();
+    });
+}
+
 anyio::task<std::optional<int>> receive_if_pending(anyio::signal_receiver& signals) {
     co_return co_await anyio::move_on_after(
         100ms, [&signals]() -> anyio::task<int> { co_return co_await signals.receive(); });

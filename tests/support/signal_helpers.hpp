@@ -19,6 +19,9 @@ inline constexpr int sa_restorer_flag = 0x04000000;
 // The next signal, with a generous hang guard.
 anyio::task<int> receive_within(anyio::signal_receiver& signals);
 
+// The next item, with a generous hang guard.
+anyio::task<anyio::signal_info> receive_info_within(anyio::signal_receiver& signals);
+
 // A signal if one is pending or arrives within a short window, else empty: used to check
 // that nothing (more) is pending.
 anyio::task<std::optional<int>> receive_if_pending(anyio::signal_receiver& signals);
