@@ -25,6 +25,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -344,6 +345,9 @@ TEST(EchoServer, UnderCoreutilsTimeoutTheGracePeriodHolds) {
         ASSERT_EQ(listening.rfind("listening on ", 0), 0U) << listening;
         client a(std::stoi(listening.substr(13)));
         EXPECT_EQ(a.ask("hello"), "> hello");
+        // timeout stores the server's pid after fork() returns; a SIGALRM before that would
+        // end timeout alone. Once it waits in rt_sigsuspend, it has.
+        ASSERT_TRUE(anyio_test::wait_until_in_syscall(timeout.pid(), SYS_rt_sigsuspend));
         timeout.send(SIGALRM);  // "time is up": timeout signals the server, then the group
         const std::string line = timeout.read_line();
         EXPECT_TRUE(contains(line, "terminated: not accepting; 1 open connection(s)")) << line;

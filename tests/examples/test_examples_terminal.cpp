@@ -71,7 +71,9 @@ TEST(ExamplesTerminal, SignalHandlerTaskEndsCleanlyOnADoubleCtrlCAndNeverAborts)
         EXPECT_TRUE(e.status.ok() || e.status.signal == SIGINT)
             << "run " << run << ": " << e.status.describe() << "\n"
             << e.output;
-        EXPECT_NE(e.output.find("Ctrl+C pressed!"), std::string::npos) << e.output;
+        EXPECT_NE(e.output.find("Ctrl+C pressed!"), std::string::npos)
+            << "run " << run << ": " << e.status.describe() << "\n"
+            << e.output;
         EXPECT_NE(e.output.find("worker 1: cleaned up"), std::string::npos) << e.output;
         EXPECT_NE(e.output.find("worker 2: cleaned up"), std::string::npos) << e.output;
         if (e.status.ok()) ++clean_exits;

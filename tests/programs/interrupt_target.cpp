@@ -10,6 +10,11 @@
 //                                 the same; the cleanup prints "cleaning up", awaits 300 ms
 //                                 (shielded), then prints "cleanup done"; WINDOW_MS sets
 //                                 anyio::set_signal_request_window
+//   interrupt_target sigterm_until_rt [WINDOW_MS]
+//                                 the same, but the cleanup ends only when SIGRTMIN+1
+//                                 arrives: a test sends SIGTERM then SIGRTMIN+1, and the
+//                                 kernel delivers the lower-numbered pending signal first,
+//                                 so the cleanup cannot end before SIGTERM was handled
 //   interrupt_target portal_call  main blocks in a blocking portal's call
 //   interrupt_target portal_run   a blocking portal runs a task while main runs anyio::run
 
@@ -41,7 +46,9 @@ anyio::task<> wait_forever() {
     co_await anyio::sleep(1h);
 }
 
-anyio::task<> wait_then_clean_up_slowly() {
+// `finish` is the cleanup's await: it ends the cleanup.
+template <class Finish>
+anyio::task<> wait_then_clean_up(Finish finish) {
     std::exception_ptr interrupted;
     say_ready();
     try {
@@ -53,9 +60,21 @@ anyio::task<> wait_then_clean_up_slowly() {
     std::fflush(stdout);
     // Async cleanup cannot run inside the catch block: it runs shielded after it.
     anyio::cancel_scope shielded(anyio::clock::time_point::max(), true);
-    co_await shielded.run([]() -> anyio::task<> { co_await anyio::sleep(300ms); });
-    std::fputs("cleanup done\n", stdout);
+    co_await shielded.run(finish);
+    std::puts("cleanup done");
+    std::fflush(stdout);
     if (interrupted) std::rethrow_exception(interrupted);
+}
+
+anyio::task<> wait_then_clean_up_slowly() {
+    co_await wait_then_clean_up([]() -> anyio::task<> { co_await anyio::sleep(300ms); });
+}
+
+anyio::task<> wait_then_clean_up_until_rt() {
+    // Open before "ready": the test's SIGRTMIN+1 cannot come too early.
+    auto finish_signal = anyio::open_signal_receiver(SIGRTMIN + 1);
+    co_await wait_then_clean_up(
+        [&finish_signal]() -> anyio::task<> { co_await finish_signal.receive(); });
 }
 
 anyio::run_options graceful_sigterm() {
@@ -82,8 +101,13 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(mode, "sigterm") == 0) {
         anyio::run(graceful_sigterm(), wait_forever);
     } else if (std::strcmp(mode, "slow_sigterm") == 0) {
-        if (argc > 2) anyio::set_signal_request_window(std::chrono::milliseconds(std::atoi(argv[2])));
+        if (argc > 2)
+            anyio::set_signal_request_window(std::chrono::milliseconds(std::atoi(argv[2])));
         anyio::run(graceful_sigterm(), wait_then_clean_up_slowly);
+    } else if (std::strcmp(mode, "sigterm_until_rt") == 0) {
+        if (argc > 2)
+            anyio::set_signal_request_window(std::chrono::milliseconds(std::atoi(argv[2])));
+        anyio::run(graceful_sigterm(), wait_then_clean_up_until_rt);
     } else if (std::strcmp(mode, "portal_call") == 0) {
         anyio::blocking_portal portal = anyio::start_blocking_portal();
         portal.call(wait_forever);

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,28 +29,39 @@ namespace {
 
 const std::string target = INTERRUPT_TARGET_EXE;
 
-// slow_sigterm with a request window of `window_ms`: returns once the first SIGTERM's
-// cleanup has started (the program said "cleaning up").
+// sigterm_until_rt with a request window of `window_ms`: returns once the first SIGTERM's
+// cleanup has started (the program said "cleaning up"). The cleanup ends only when
+// finish_cleanup() sends SIGRTMIN+1.
 struct cleaning_up_program {
     explicit cleaning_up_program(int window_ms)
-        : p({target, "slow_sigterm", std::to_string(window_ms)}, {.capture_stderr = true}) {
+        : p({target, "sigterm_until_rt", std::to_string(window_ms)}, {.capture_stderr = true}) {
         if (p.read_line() != "ready") throw std::runtime_error("not ready");
         p.send(SIGTERM);
         if (p.read_line() != "cleaning up") throw std::runtime_error("no cleanup");
     }
+    // Sent after a SIGTERM, this can only be handled after it: of the signals pending, the
+    // kernel delivers the lowest-numbered first (SIGTERM 15, real-time ones from 34).
+    void finish_cleanup() const { p.send(SIGRTMIN + 1); }
     anyio_test::process p;
 };
 
 // coreutils `timeout` signals the child and then its process group: often two SIGTERMs
 // from one sender a fraction of a millisecond apart. The cleanup must run to its end.
+// SIGALRM is what timeout's own timer sends it: sending it ourselves once the program is
+// ready (and timeout waits for it) makes timeout act at once, never too early.
 TEST(SameRequest, RealTimeoutsSigtermNeverCutsRunsCleanupShort) {
     for (int run = 0; run < 20; ++run) {
         anyio_test::process timeout(
-            {"/usr/bin/timeout", "--preserve-status", "0.05", target, "slow_sigterm"},
+            {"/usr/bin/timeout", "--preserve-status", "3600", target, "slow_sigterm"},
             {.capture_stderr = true});
+        ASSERT_EQ(timeout.read_line(), "ready");
+        // timeout stores the child's pid after fork() returns; a SIGALRM before that would
+        // end timeout alone. Once it waits in rt_sigsuspend, it has.
+        ASSERT_TRUE(anyio_test::wait_until_in_syscall(timeout.pid(), SYS_rt_sigsuspend));
+        timeout.send(SIGALRM);
         const std::string output = timeout.read_rest();
         const anyio_test::exit_status status = timeout.wait();
-        EXPECT_EQ(output, "ready\ncleaning up\ncleanup done\n") << "run " << run;
+        EXPECT_EQ(output, "cleaning up\ncleanup done\n") << "run " << run;
         // --preserve-status: the child's own ending, death by SIGTERM (128 + 15).
         EXPECT_TRUE(status.exited && status.code == 143)
             << "run " << run << ": " << status.describe();
@@ -60,7 +72,7 @@ TEST(SameRequest, RealTimeoutsSigtermNeverCutsRunsCleanupShort) {
 TEST(SameRequest, TheSameSenderAgainWithinTheWindowDoesNotForceExit) {
     cleaning_up_program program(60'000);
     program.p.send(SIGTERM);  // this process again, well within a minute
-    program.p.send(SIGTERM);
+    program.finish_cleanup();
     EXPECT_EQ(program.p.read_rest(), "cleanup done\n");
     const anyio_test::exit_status status = program.p.wait();
     EXPECT_EQ(status.signal, SIGTERM) << status.describe();
@@ -70,6 +82,7 @@ TEST(SameRequest, AnotherSenderIsASecondRequestAndForcesExit) {
     cleaning_up_program program(60'000);
     anyio_test::process kill_command({"/bin/kill", "-TERM", std::to_string(program.p.pid())});
     EXPECT_TRUE(kill_command.wait().ok());
+    program.finish_cleanup();
     EXPECT_EQ(program.p.read_rest(), "");  // ended before "cleanup done"
     const anyio_test::exit_status status = program.p.wait();
     EXPECT_EQ(status.signal, SIGTERM) << status.describe();
@@ -81,6 +94,7 @@ TEST(SameRequest, TheSameSenderAfterTheWindowIsASecondRequestAndForcesExit) {
     // The window opened before "cleaning up" was printed: this wait outlasts it.
     std::this_thread::sleep_for(std::chrono::milliseconds(window_ms + 20));
     program.p.send(SIGTERM);
+    program.finish_cleanup();
     EXPECT_EQ(program.p.read_rest(), "");
     const anyio_test::exit_status status = program.p.wait();
     EXPECT_EQ(status.signal, SIGTERM) << status.describe();

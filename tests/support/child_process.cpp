@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -71,9 +72,10 @@ int open_pty_master(std::string& slave_path) {
     return master;
 }
 
-// In the child: a new session whose controlling terminal is the pseudo-terminal, which
-// makes this process group the terminal's foreground group. No echo, so the output is
-// only what the program prints; ISIG stays on, so ^C is SIGINT.
+// In the child: a new session whose controlling terminal is the pseudo-terminal (on
+// stdin), which makes this process group the terminal's foreground group. ISIG is on,
+// so ^C is SIGINT. Output stays on the pipe: Linux discards what the master has not read
+// yet when the session leader's exit hangs the terminal up, and the test reads it all.
 void become_terminal_session(const std::string& slave_path) {
     ::setsid();
     const int slave = ::open(slave_path.c_str(), O_RDWR);
@@ -83,11 +85,9 @@ void become_terminal_session(const std::string& slave_path) {
     }
     termios mode{};
     ::tcgetattr(slave, &mode);
-    mode.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     mode.c_lflag |= ISIG;
     ::tcsetattr(slave, TCSANOW, &mode);
-    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
-        ::dup2(slave, fd);
+    ::dup2(slave, STDIN_FILENO);
     if (slave > STDERR_FILENO) ::close(slave);
 }
 
@@ -126,22 +126,16 @@ exit_status run_in_child(const std::function<void()>& body, std::chrono::seconds
 
 process::process(const std::vector<std::string>& argv, process_options options) {
     int fds[2] = {-1, -1};
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     std::string slave_path;
-    if (options.pseudo_terminal) {
-        fds[0] = open_pty_master(slave_path);
-    } else if (::pipe2(fds, O_CLOEXEC) != 0) {
-        throw std::runtime_error("pipe failed");
-    }
+    if (options.pseudo_terminal) terminal_fd_ = open_pty_master(slave_path);
     std::fflush(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
-        if (options.pseudo_terminal) {
-            become_terminal_session(slave_path);
-        } else {
-            ::dup2(fds[1], STDOUT_FILENO);
-            if (options.capture_stderr) ::dup2(fds[1], STDERR_FILENO);
-        }
+        if (options.pseudo_terminal) become_terminal_session(slave_path);
+        ::dup2(fds[1], STDOUT_FILENO);
+        if (options.capture_stderr || options.pseudo_terminal) ::dup2(fds[1], STDERR_FILENO);
         reset_signal_state();
         std::vector<char*> args;
         for (const auto& a : argv)
@@ -151,9 +145,8 @@ process::process(const std::vector<std::string>& argv, process_options options) 
         std::perror("execv");
         ::_exit(127);
     }
-    if (fds[1] >= 0) ::close(fds[1]);
+    ::close(fds[1]);
     out_fd_ = fds[0];
-    terminal_ = options.pseudo_terminal;
 }
 
 process::~process() {
@@ -162,6 +155,7 @@ process::~process() {
         ::waitpid(pid_, nullptr, 0);
     }
     if (out_fd_ >= 0) ::close(out_fd_);
+    if (terminal_fd_ >= 0) ::close(terminal_fd_);
 }
 
 std::string process::read_line(std::chrono::seconds hang_guard) {
@@ -171,7 +165,6 @@ std::string process::read_line(std::chrono::seconds hang_guard) {
         if (nl != std::string::npos) {
             std::string line = buffer_.substr(0, nl);
             buffer_.erase(0, nl + 1);
-            if (!line.empty() && line.back() == '\r') line.pop_back();  // a terminal's CR LF
             return line;
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -184,10 +177,7 @@ std::string process::read_line(std::chrono::seconds hang_guard) {
         if (r <= 0) continue;
         char chunk[512];
         const ssize_t n = ::read(out_fd_, chunk, sizeof chunk);
-        // A pseudo-terminal's master reads EIO once the program's side is closed.
-        if (n == 0 || (n < 0 && errno == EIO)) {
-            throw std::runtime_error("output closed before a full line; got: " + buffer_);
-        }
+        if (n == 0) throw std::runtime_error("output closed before a full line; got: " + buffer_);
         if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
     }
 }
@@ -206,16 +196,16 @@ std::string process::read_rest(std::chrono::seconds hang_guard) {
         if (n <= 0) break;
         buffer_.append(chunk, static_cast<std::size_t>(n));
     }
-    std::string rest = std::exchange(buffer_, {});
-    if (terminal_) std::erase(rest, '\r');
-    return rest;
+    return std::exchange(buffer_, {});
 }
 
 void process::press_ctrl_c() const {
-    if (!terminal_) throw std::logic_error("press_ctrl_c: the program has no pseudo-terminal");
+    if (terminal_fd_ < 0)
+        throw std::logic_error("press_ctrl_c: the program has no pseudo-terminal");
     const char interrupt = '\x03';
-    if (::write(out_fd_, &interrupt, 1) != 1)
+    if (::write(terminal_fd_, &interrupt, 1) != 1) {
         throw std::runtime_error("write to the terminal failed");
+    }
 }
 
 void process::send(int signo) const {
@@ -225,6 +215,17 @@ void process::send(int signo) const {
 exit_status process::wait(std::chrono::seconds hang_guard) {
     reaped_ = true;
     return wait_for(pid_, hang_guard);
+}
+
+bool wait_until_in_syscall(pid_t pid, long number, std::chrono::seconds hang_guard) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+    return wait_until(
+        [&] {
+            std::ifstream in(path);
+            long current = -1;
+            return static_cast<bool>(in >> current) && current == number;
+        },
+        hang_guard);
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::seconds hang_guard) {

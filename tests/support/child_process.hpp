@@ -29,8 +29,9 @@ exit_status run_in_child(const std::function<void()>& body,
                          std::chrono::seconds hang_guard = std::chrono::seconds(60));
 
 struct process_options {
-    // stdin, stdout and stderr on a new pseudo-terminal whose controlling process (session
-    // leader, foreground group) the program is: press_ctrl_c() is a real terminal's Ctrl+C.
+    // stdin on a new pseudo-terminal whose controlling process (session leader, foreground
+    // group) the program is: press_ctrl_c() is a real terminal's Ctrl+C. Output (stdout and
+    // stderr) stays on the pipe, so none of it is lost when the terminal hangs up.
     bool pseudo_terminal = false;
     bool capture_stderr = false;  // with a pipe: stderr into the same pipe as stdout
 };
@@ -60,8 +61,15 @@ private:
     int out_fd_ = -1;
     std::string buffer_;
     bool reaped_ = false;
-    bool terminal_ = false;
+    int terminal_fd_ = -1;  // the pseudo-terminal's master, if any
 };
+
+// Waits until process `pid` is blocked in system call `number` (SYS_... from
+// <sys/syscall.h>), read from /proc/PID/syscall. A way to know, without a sleep, that a
+// program outside our control (coreutils timeout waiting in rt_sigsuspend) reached a
+// state. False if the hang guard passed first.
+bool wait_until_in_syscall(pid_t pid, long number,
+                           std::chrono::seconds hang_guard = std::chrono::seconds(30));
 
 // Polls `condition` every millisecond until it is true or `hang_guard` passes.
 bool wait_until(const std::function<bool()>& condition,
