@@ -2,6 +2,7 @@
 // forms, stopping, and riding out a lack of file descriptors.
 
 #include <anyio/anyio.hpp>
+#include <anyio/detail/runtime.hpp>
 
 #include "net/net_helpers.hpp"
 #include "support/child_process.hpp"
@@ -218,8 +219,34 @@ TEST(Serve, CancellingServeCancelsItsHandlers) {
 // the first time it meets a pair of types it probes the vtable's memory through a pipe:
 // with no descriptor left that probe fails and it reports a bogus "invalid vptr". So,
 // before exhausting the descriptors, rehearse on a listener of its own each kind of call
-// the exhausted stretch makes: serving and echoing, a sleep, deadlines cutting short an
-// event wait and a socket receive, and serve returning when its listener closes.
+// the exhausted stretch makes: serving and echoing, a sleep, a cancellation aborting a
+// parked event wait and a parked socket receive (as the backoff's and the client's
+// deadlines do later), and serve returning when its listener closes.
+
+// Runs `wait` in a task of its own and cancels it once that task is parked in it, so the
+// cancellation really aborts the parked operation (cancel_scope's call to its try_abort is
+// the checked call). A short deadline would not do: on a busy machine it can expire before
+// the wait has parked, the wait then throws at its first checkpoint, nothing is aborted,
+// and the first abort of that type comes only once the descriptors are gone.
+template <class Wait>
+anyio::task<> cancel_once_parked(Wait wait) {
+    anyio::cancel_scope scope;
+    const anyio::detail::task_state* waiter = nullptr;
+    bool done = false;
+    bool finished = true;
+    co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+        tg.start_soon([&]() -> anyio::task<> {
+            waiter = anyio::detail::current_task();
+            finished = co_await scope.run(wait);
+            done = true;
+        });
+        while (!done && (waiter == nullptr || waiter->parked == nullptr))
+            co_await anyio::checkpoint();
+        scope.cancel();
+    });
+    EXPECT_FALSE(finished) << "the rehearsed wait was not cut short";
+}
+
 anyio::task<> warm_up_type_checks() {
     auto rehearsal = co_await anyio::create_tcp_listener("127.0.0.1", 0);
     co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -228,10 +255,10 @@ anyio::task<> warm_up_type_checks() {
         EXPECT_EQ(got, "warm-up");
         co_await anyio::sleep(1ms);
         anyio::event never;
-        (void)co_await anyio::move_on_after(1ms, [&]() -> anyio::task<> { co_await never.wait(); });
+        co_await cancel_once_parked([&]() -> anyio::task<> { co_await never.wait(); });
         auto idle = co_await anyio::connect_tcp("127.0.0.1", rehearsal.port());
-        (void)co_await anyio::move_on_after(
-            1ms, [&]() -> anyio::task<> { (void)co_await anyio_test::receive_line(idle); });
+        co_await cancel_once_parked(
+            [&]() -> anyio::task<> { (void)co_await anyio_test::receive_line(idle); });
         co_await rehearsal.aclose();
     });
     co_await anyio::sleep(1ms);
