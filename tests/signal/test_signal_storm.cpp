@@ -12,6 +12,7 @@
 
 #include "support/child_process.hpp"
 #include "support/descriptors.hpp"
+#include "support/sanitizers.hpp"
 #include "support/signal_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -51,7 +52,7 @@ using anyio_test::set_handler;
 // Sanitizers make every signal and every handler several times slower: their builds send
 // a tenth of the signals so that a run stays within minutes. The memory bound is the
 // same: it does not depend on the number of signals.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(ANYIO_TEST_ADDRESS_SANITIZER) || defined(ANYIO_TEST_THREAD_SANITIZER)
 constexpr long storm_size = 100'000;
 #else
 constexpr long storm_size = 1'000'000;
@@ -93,7 +94,7 @@ void install_usr1_counter() {
 // (docs/design/architecture.md). A sender that needs its own occurrences handled one by
 // one calls this after each: an intercepted call without a system call.
 void let_tsan_run_deferred_handlers() {
-#if defined(__SANITIZE_THREAD__)
+#if defined(ANYIO_TEST_THREAD_SANITIZER)
     sigset_t scratch;
     ::sigemptyset(&scratch);
 #endif

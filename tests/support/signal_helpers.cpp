@@ -1,4 +1,5 @@
 #include "support/signal_helpers.hpp"
+#include "support/sanitizers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -115,7 +116,7 @@ void install_plain(int signo, void (*handler)(int), int flags, std::initializer_
 
 int queue_to_self(int signo, sigval value) {
     const int result = ::sigqueue(::getpid(), signo, value);
-#if defined(__SANITIZE_THREAD__)
+#if defined(ANYIO_TEST_THREAD_SANITIZER)
     sigset_t scratch;
     ::sigemptyset(&scratch);
 #endif
