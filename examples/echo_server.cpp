@@ -79,13 +79,17 @@ std::optional<std::string> read_prefix(const std::string& file, std::string& why
 anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix,
                          std::size_t max_line) {
     std::string line;  // the line so far; never more than max_line bytes
-    char buffer[4096];
     for (;;) {
-        const std::size_t n = co_await client.receive_into(buffer);
-        if (n == 0) break;
+        // receive() holds no buffer while it waits: an idle client costs its task alone.
+        std::string received;
+        try {
+            received = co_await client.receive();
+        } catch (const anyio::end_of_stream&) {
+            break;
+        }
         // Only the bytes just received are searched for a newline (`line` has none), so a
         // long line costs time in proportion to its length, not to its length squared.
-        std::string_view fresh(buffer, n);
+        std::string_view fresh(received);
         std::string replies;
         for (;;) {
             const std::size_t newline = fresh.find('\n');

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,7 +42,10 @@ public:
     byte_stream& operator=(const byte_stream&) = delete;
     ~byte_stream();  // closes the descriptor
 
-    // Receives at least one and at most max_bytes (> 0) bytes. Throws end_of_stream when
+    // Receives at least one and at most max_bytes (> 0) bytes: what has arrived, in a
+    // string of that size. No buffer is held while it waits (the read goes through one
+    // buffer per thread, then is copied), so waiting connections cost no receive buffer.
+    // Throws end_of_stream when
     // the peer finished sending, broken_resource_error when the connection was reset,
     // closed_resource_error when this side closed the stream, std::system_error otherwise.
     [[nodiscard]] task<std::string> receive(std::size_t max_bytes = 65536);
@@ -68,6 +72,11 @@ protected:
     explicit byte_stream(int fd);
 
 private:
+    // One read attempt: bytes read (0 at end of stream), or -1 if none are there yet.
+    std::ptrdiff_t read_some(char* data, std::size_t size);
+    // One receive() attempt: nothing if no data is there yet.
+    std::optional<std::string> try_receive(std::size_t max_bytes);
+
     std::unique_ptr<detail::fd_watch> watch_;
     bool is_socket_ = false;
     bool is_write_only_ = false;  // a pipe's write end: send_eof closes it

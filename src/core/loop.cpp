@@ -141,20 +141,23 @@ void loop::run_ready_batch() noexcept {
 }
 
 void loop::poll_and_fire() {
-    constexpr unsigned poll_interval = 61;
     bool poll = true;
     std::chrono::nanoseconds timeout{-1};
     if (ready_.head != nullptr) {
         timeout = std::chrono::nanoseconds::zero();
-        // Nothing can be waiting in epoll but the wake fd, and `pending` already says
-        // whether that was written: skip the system call.
-        poll = ++batches_since_poll_ >= poll_interval;
+        // Fairness: readiness that arrived while this batch ran must join the run queue
+        // now, behind the tasks already ready, not after everything those tasks make ready
+        // next; a connection whose data is always there would otherwise be served again
+        // and again while one that waits in epoll starves. Skipped only when it cannot
+        // find anything: no source armed, and the wake fd is covered by `pending`.
+        poll = armed_sources_ > 0;
     } else if (const timer_node* next = timers_.top()) {
         timeout = std::max(next->when - clock::now(), clock::duration::zero());
     }
     if (poll) {
-        batches_since_poll_ = 0;
-        std::array<epoll_event, 64> events;
+        // Up to this many ready sources join the queue per poll; the rest stay first in
+        // epoll's ready list for the next one.
+        std::array<epoll_event, 256> events;
         if (timeout != std::chrono::nanoseconds::zero()) {
             wakeup_.polling.store(true);
             if (wakeup_.pending.load()) timeout = std::chrono::nanoseconds::zero();

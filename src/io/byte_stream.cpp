@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -89,30 +91,70 @@ task<> byte_stream::aclose() {
     co_await checkpoint();
 }
 
+std::ptrdiff_t byte_stream::read_some(char* data, std::size_t size) {
+    for (;;) {
+        if (!is_open()) throw closed_resource_error("anyio: receive on a closed stream");
+        const int fd = watch_->fd();
+        const ssize_t n = is_socket_ ? ::recv(fd, data, size, 0) : ::read(fd, data, size);
+        if (n >= 0) return n;
+        const int error = errno;
+        if (error == EINTR) continue;
+        if (error != EAGAIN && error != EWOULDBLOCK) throw_io_error(error, "receive");
+        return -1;
+    }
+}
+
 task<std::size_t> byte_stream::receive_into(std::span<char> buffer) {
     if (buffer.empty()) throw std::invalid_argument("anyio: receive_into needs a non-empty buffer");
     const busy_guard busy(receiving_, "anyio: another task is already receiving on this stream");
     co_await checkpoint();
     for (;;) {
-        if (!is_open()) throw closed_resource_error("anyio: receive on a closed stream");
-        const int fd = watch_->fd();
-        const ssize_t n = is_socket_ ? ::recv(fd, buffer.data(), buffer.size(), 0)
-                                     : ::read(fd, buffer.data(), buffer.size());
+        const std::ptrdiff_t n = read_some(buffer.data(), buffer.size());
         if (n >= 0) co_return static_cast<std::size_t>(n);
-        const int error = errno;
-        if (error == EINTR) continue;
-        if (error != EAGAIN && error != EWOULDBLOCK) throw_io_error(error, "receive");
         co_await watch_->wait(detail::io_direction::read);
     }
 }
 
+namespace {
+// Where receive() reads before it knows how much arrived: one buffer per thread, used only
+// between a read and the copy that follows it, never across a suspension. So a stream
+// waiting for data holds no buffer at all (an idle connection costs no 64 KiB), and the
+// result is allocated at its real size.
+constexpr std::size_t scratch_size = 65536;
+char* receive_scratch() {
+    thread_local const std::unique_ptr<char[]> scratch(new char[scratch_size]);
+    return scratch.get();
+}
+}  // namespace
+
+std::optional<std::string> byte_stream::try_receive(std::size_t max_bytes) {
+    std::string bytes;
+    std::ptrdiff_t n = 0;
+    if (max_bytes <= scratch_size) {
+        char* const scratch = receive_scratch();
+        n = read_some(scratch, max_bytes);
+        if (n > 0) bytes.assign(scratch, static_cast<std::size_t>(n));
+    } else {
+        // Larger than the scratch, so this read may fill more than it: its own buffer,
+        // shrunk to what came.
+        bytes.resize(max_bytes);
+        n = read_some(bytes.data(), max_bytes);
+        bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+        bytes.shrink_to_fit();
+    }
+    if (n == 0) throw end_of_stream();
+    if (n < 0) return std::nullopt;
+    return bytes;
+}
+
 task<std::string> byte_stream::receive(std::size_t max_bytes) {
     if (max_bytes == 0) throw std::invalid_argument("anyio: receive needs max_bytes > 0");
-    std::string bytes(max_bytes, '\0');
-    const std::size_t n = co_await receive_into(bytes);
-    if (n == 0) throw end_of_stream();
-    bytes.resize(n);
-    co_return bytes;
+    const busy_guard busy(receiving_, "anyio: another task is already receiving on this stream");
+    co_await checkpoint();
+    for (;;) {
+        if (std::optional<std::string> bytes = try_receive(max_bytes)) co_return std::move(*bytes);
+        co_await watch_->wait(detail::io_direction::read);
+    }
 }
 
 task<> byte_stream::send(std::string_view bytes) {

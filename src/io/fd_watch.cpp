@@ -44,6 +44,7 @@ void fd_watch::unregister() noexcept {
     if (registered_) {
         loop_->backend().remove(fd_);
         loop_->untrack(*this);
+        if (armed_ != 0) loop_->note_disarmed();
     }
     registered_ = false;
     armed_ = 0;
@@ -90,6 +91,7 @@ void fd_watch::rearm() {
         loop_->track(*this);
         registered_ = true;
     }
+    if (armed_ == 0) loop_->note_armed();
     armed_ = wanted;
 }
 
@@ -115,7 +117,8 @@ void fd_watch::start_waiting(readiness_wait& waiter) {
 }
 
 void fd_watch::on_ready(std::uint32_t events) noexcept {
-    armed_ = 0;  // EPOLLONESHOT: the descriptor is disarmed until the next wait
+    // EPOLLONESHOT: the descriptor is disarmed until the next wait.
+    if (std::exchange(armed_, 0) != 0) loop_->note_disarmed();
     const auto wake = [this](io_direction d) {
         if (readiness_wait* w = std::exchange(waiters_[index(d)], nullptr)) w->finish();
     };

@@ -25,12 +25,7 @@ using anyio_test::pattern;
 using anyio_test::receive_all;
 using anyio_test::run_guarded;
 using anyio_test::settle;
-
-std::pair<anyio::byte_stream, anyio::byte_stream> socket_pair() {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) throw std::runtime_error("socketpair");
-    return {anyio::byte_stream::adopt(fds[0]), anyio::byte_stream::adopt(fds[1])};
-}
+using anyio_test::socket_pair;
 
 // {read end, write end}
 std::pair<anyio::byte_stream, anyio::byte_stream> pipe_pair() {

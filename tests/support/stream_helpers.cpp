@@ -1,5 +1,9 @@
 #include "support/stream_helpers.hpp"
 
+#include <stdexcept>
+
+#include <sys/socket.h>
+
 namespace anyio_test {
 
 std::string pattern(std::size_t size, std::uint32_t seed) {
@@ -10,6 +14,12 @@ std::string pattern(std::size_t size, std::uint32_t seed) {
         c = static_cast<char>(x >> 24);
     }
     return s;
+}
+
+std::pair<anyio::byte_stream, anyio::byte_stream> socket_pair() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) throw std::runtime_error("socketpair");
+    return {anyio::byte_stream::adopt(fds[0]), anyio::byte_stream::adopt(fds[1])};
 }
 
 anyio::task<std::string> receive_all(anyio::byte_stream& stream) {
