@@ -40,16 +40,21 @@ concept connection_handler = (std::invocable<F&, socket_stream&&> &&
                               detail::is_task_v<std::invoke_result_t<F&, socket_stream&>>);
 
 namespace detail {
-// One connection's child task. The stream lives in the child's stored arguments, so a
-// handler taking it by reference keeps a valid stream for as long as it runs.
+// What one connection's child task calls: the shared handler, with the stream stored among
+// the child's arguments (so a handler taking it by reference keeps a valid stream for as
+// long as it runs). Not a coroutine itself: the child's body is the handler's own task, so
+// a connection costs no wrapper frame.
 template <class F>
-task<> run_connection_handler(std::shared_ptr<F>& handler, socket_stream& stream) {
-    if constexpr (std::is_invocable_v<F&, socket_stream&&>) {
-        co_await std::invoke(*handler, std::move(stream));
-    } else {
-        co_await std::invoke(*handler, stream);
+struct connection_call {
+    std::shared_ptr<F> handler;
+    auto operator()(socket_stream& stream) const {
+        if constexpr (std::is_invocable_v<F&, socket_stream&&>) {
+            return std::invoke(*handler, std::move(stream));
+        } else {
+            return std::invoke(*handler, stream);
+        }
     }
-}
+};
 }  // namespace detail
 
 class socket_listener {
@@ -140,7 +145,7 @@ task<> socket_listener::serve(F handler, task_group& group) {
         } catch (const closed_resource_error&) {
             co_return;
         }
-        group.start_soon(&detail::run_connection_handler<F>, shared, std::move(stream));
+        group.start_soon(detail::connection_call<F>{shared}, std::move(stream));
     }
 }
 
