@@ -129,7 +129,7 @@ int connect_to(std::uint16_t port) {
     return fd;
 }
 
-TEST(ReceiveMemory, AnIdleServedTcpConnectionHoldsUnderOneKibibyte) {
+TEST(ReceiveMemory, AnIdleServedTcpConnectionStaysWithinItsBudget) {
     constexpr int connections = 200;
     long held_per_connection = -1;
     int answered = 0;
