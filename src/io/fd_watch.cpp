@@ -44,16 +44,14 @@ void fd_watch::unregister() noexcept {
     if (registered_) {
         loop_->backend().remove(fd_);
         loop_->untrack(*this);
-        if (armed_ != 0) loop_->note_disarmed();
+        loop_->note_disarmed();
     }
     registered_ = false;
-    armed_ = 0;
 }
 
 void fd_watch::on_loop_closed() noexcept {
     // No task of that loop can still be waiting: its tasks are gone before the loop.
     registered_ = false;
-    armed_ = 0;
     loop_ = nullptr;
 }
 
@@ -74,25 +72,15 @@ int fd_watch::release() noexcept {
     return std::exchange(fd_, -1);
 }
 
-void fd_watch::rearm() {
-    std::uint32_t wanted = 0;
-    if (waiters_[index(io_direction::read)] != nullptr) wanted |= readable_events;
-    if (waiters_[index(io_direction::write)] != nullptr) wanted |= writable_events;
-    // Only widen: a disarm on withdrawal would cost a system call for an event that, if it
-    // comes, is simply ignored.
-    if (wanted == 0 || (armed_ & wanted) == wanted) return;
-    wanted |= armed_;
+void fd_watch::register_with_loop() {
     const auto token =
         static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(static_cast<io_source*>(this)));
-    if (registered_) {
-        loop_->backend().modify(fd_, wanted | EPOLLONESHOT, token);
-    } else {
-        loop_->backend().add(fd_, wanted | EPOLLONESHOT, token);
-        loop_->track(*this);
-        registered_ = true;
-    }
-    if (armed_ == 0) loop_->note_armed();
-    armed_ = wanted;
+    // Registering reports the current state as a first edge, so a descriptor that was
+    // ready before is not missed.
+    loop_->backend().add(fd_, readable_events | writable_events | EPOLLET, token);
+    loop_->track(*this);
+    loop_->note_armed();
+    registered_ = true;
 }
 
 void fd_watch::start_waiting(readiness_wait& waiter) {
@@ -107,32 +95,18 @@ void fd_watch::start_waiting(readiness_wait& waiter) {
                                       ? "anyio: another task is already receiving on this stream"
                                       : "anyio: another task is already sending on this stream");
     }
+    if (!registered_) register_with_loop();
     slot = &waiter;
-    try {
-        rearm();
-    } catch (...) {
-        slot = nullptr;
-        throw;
-    }
 }
 
 void fd_watch::on_ready(std::uint32_t events) noexcept {
-    // EPOLLONESHOT: the descriptor is disarmed until the next wait.
-    if (std::exchange(armed_, 0) != 0) loop_->note_disarmed();
+    // An edge in a direction nobody waits for is dropped: whoever waits next has tried
+    // its I/O since, and waits for the edge after that attempt.
     const auto wake = [this](io_direction d) {
         if (readiness_wait* w = std::exchange(waiters_[index(d)], nullptr)) w->finish();
     };
     if ((events & readable_events) != 0) wake(io_direction::read);
     if ((events & writable_events) != 0) wake(io_direction::write);
-    // A waiter of the other direction that this event did not satisfy still needs epoll.
-    try {
-        rearm();
-    } catch (...) {
-        // Cannot re-arm (out of kernel memory): wake everyone so the next I/O call
-        // reports the error instead of waiting forever.
-        wake(io_direction::read);
-        wake(io_direction::write);
-    }
 }
 
 bool readiness_wait::await_suspend(std::coroutine_handle<> h) {

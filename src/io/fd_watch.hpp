@@ -2,10 +2,15 @@
 // An owned, non-blocking file descriptor that tasks can wait on for readability or
 // writability: the one piece every socket, pipe and pidfd in anyio is built on.
 //
-// Registered with the loop's epoll lazily (at the first wait) and with EPOLLONESHOT: an
-// event disarms the descriptor, so a readiness report reaches exactly one wake-up and the
-// next wait re-arms it. At most one task waits per direction (a second concurrent waiter
-// gets busy_resource_error), so a reader and a writer can share one socket. close()
+// Registered with the loop's epoll lazily (at the first wait), once, edge-triggered, for
+// both directions: no system call per wait (EPOLLONESHOT cost an epoll_ctl to re-arm each
+// one). This relies on one rule every caller follows: wait only right after the I/O call
+// failed with EAGAIN, with nothing in between that could poll epoll; then the edge that
+// ends the wait is one that came after that attempt, and an edge that came while nobody
+// waited can be dropped (the attempt saw its data or found it gone). Registration reports
+// the current state as a first edge. At most one task waits per direction (a second
+// concurrent waiter gets busy_resource_error), so a reader and a writer can share one
+// socket. close()
 // wakes both waiters with closed_resource_error. Loop thread only; the watch binds to the
 // loop of its first waiter until that loop ends (then it may serve another loop).
 
@@ -23,8 +28,9 @@ class fd_watch;
 
 enum class io_direction : std::uint8_t { read = 0, write = 1 };
 
-// co_await watch.wait(direction): a checkpoint; returns once the descriptor reported
-// readiness in that direction (or an error/hang-up, which the next I/O call will surface).
+// co_await watch.wait(direction), right after an I/O call in that direction failed with
+// EAGAIN (see above): a checkpoint; returns once the descriptor reported readiness in
+// that direction (or an error/hang-up, which the next I/O call will surface).
 // Cancellation withdraws the wait: nothing was read or written. Throws
 // closed_resource_error if the watch is or becomes closed, busy_resource_error if another
 // task already waits in that direction.
@@ -86,12 +92,11 @@ private:
     void on_ready(std::uint32_t events) noexcept override;
     void on_loop_closed() noexcept override;
     void start_waiting(readiness_wait& waiter);
-    void rearm();
+    void register_with_loop();
     void unregister() noexcept;
 
     int fd_ = -1;
     loop* loop_ = nullptr;     // set at registration
-    std::uint32_t armed_ = 0;  // events epoll will report next (0: disarmed)
     bool registered_ = false;  // added to loop_'s epoll
     std::array<readiness_wait*, 2> waiters_{};
 };
