@@ -90,9 +90,15 @@ public:
     bool await_suspend(std::coroutine_handle<> h);
 
 protected:
-    signal_info take();
+    // The cancellation check is inline (throw_if_aborted): `cancelled` is thrown in the
+    // awaiting coroutine's frame, one frame fewer for the unwinder to walk.
+    signal_info take() {
+        throw_if_aborted();
+        return take_signal();
+    }
 
 private:
+    signal_info take_signal();
     friend struct receiver_state;
     bool withdraw() noexcept override;
     void wake() noexcept { finish(); }

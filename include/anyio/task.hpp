@@ -70,13 +70,24 @@ public:
     };
     final_awaiter final_suspend() const noexcept { return {}; }
     void unhandled_exception() noexcept {
-        error_ = std::current_exception();
-        cancelled_ = current_exception_is_cancelled();
+        // `cancelled` carries no state, so a cancelled coroutine keeps no exception_ptr
+        // (two atomic reference count updates per cancelled task): its awaiter throws a
+        // fresh one, no dearer than rethrowing this one would be.
+        if (current_exception_is_cancelled()) {
+            cancelled_ = true;
+        } else {
+            error_ = std::current_exception();
+        }
+    }
+    // Inline so that a rethrow happens in the awaiting coroutine's own frame.
+    void rethrow_if_failed() const {
+        if (cancelled_) throw cancelled{};
+        if (error_) std::rethrow_exception(error_);
     }
 
     std::coroutine_handle<> continuation_;
-    std::exception_ptr error_;
-    bool cancelled_ = false;  // error_ holds anyio::cancelled
+    std::exception_ptr error_;  // what the coroutine threw, unless it was `cancelled`
+    bool cancelled_ = false;    // the coroutine ended by anyio::cancelled
     start_mode mode_ = start_mode::detached;
 };
 
@@ -90,7 +101,7 @@ public:
         value_.emplace(std::forward<U>(value));
     }
     T take() {
-        if (error_) std::rethrow_exception(error_);
+        rethrow_if_failed();
         return std::move(*value_);
     }
 
@@ -103,9 +114,7 @@ class task_promise<void> : public task_promise_base {
 public:
     task<void> get_return_object() noexcept;
     void return_void() const noexcept {}
-    void take() const {
-        if (error_) std::rethrow_exception(error_);
-    }
+    void take() const { rethrow_if_failed(); }
 };
 
 }  // namespace detail
@@ -179,8 +188,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 
 // How a task ended, for the runtime's own bookkeeping: no rethrow needed to find out.
 struct task_outcome {
-    std::exception_ptr error;  // null if it returned
-    bool cancelled = false;    // error is anyio::cancelled
+    std::exception_ptr error;  // null if it returned or was cancelled
+    bool cancelled = false;    // it ended by anyio::cancelled
 };
 
 struct task_access {

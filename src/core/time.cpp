@@ -10,10 +10,6 @@ clock::time_point current_time() noexcept {
 
 namespace detail {
 
-void blocking_operation::throw_if_aborted() const {
-    if (aborted_) throw cancelled{};
-}
-
 bool checkpoint_awaiter::await_suspend(std::coroutine_handle<> h) {
     task_state& task = require_task("checkpoint()");
     if (effectively_cancelled(task)) {

@@ -121,9 +121,8 @@ bool readiness_wait::await_suspend(std::coroutine_handle<> h) {
     return true;
 }
 
-void readiness_wait::await_resume() const {
-    throw_if_aborted();
-    if (closed_) throw closed_resource_error("anyio: the stream was closed");
+void readiness_wait::throw_closed() {
+    throw closed_resource_error("anyio: the stream was closed");
 }
 
 bool readiness_wait::withdraw() noexcept {

@@ -44,11 +44,16 @@ public:
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h);
-    void await_resume() const;
+    // Inline so that `cancelled` is thrown in the awaiting coroutine's frame.
+    void await_resume() const {
+        throw_if_aborted();
+        if (closed_) throw_closed();
+    }
 
 private:
     friend class fd_watch;
     bool withdraw() noexcept override;
+    [[noreturn]] static void throw_closed();
 
     fd_watch& watch_;
     io_direction direction_;

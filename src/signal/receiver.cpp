@@ -70,8 +70,7 @@ bool receive_awaiter_base::withdraw() noexcept {
     return true;
 }
 
-signal_info receive_awaiter_base::take() {
-    if (aborted_) throw cancelled{};
+signal_info receive_awaiter_base::take_signal() {
     if (state_ == nullptr) {
         throw closed_resource_error("anyio::signal_receiver::receive: the receiver was closed");
     }

@@ -173,6 +173,85 @@ TEST(CancelScope, CatchesItsOwnCancelledAndCodeAfterItRuns) {
     EXPECT_EQ(value_uncancelled, 7);
 }
 
+// A cancelled coroutine awaited by another hands `cancelled` on to its awaiter at every
+// level (the runtime throws a fresh one there: it keeps no exception_ptr for it), through
+// catch-and-rethrow and cleanup; other exceptions thrown while unwinding replace it.
+TEST(CancelScope, CancelledCrossesEveryAwaitedTaskAndRunsTheirCleanup) {
+    int cleanups = 0;
+    bool middle_saw_cancelled = false;
+    bool outer_saw_cancelled = false;
+    bool after_inner = false;
+    bool caught = false;
+    std::optional<int> value = 0;
+    bool replaced_by_runtime_error = false;
+    bool other_caught = true;
+    run_guarded([&]() -> anyio::task<> {
+        struct cleanup {
+            int& count;
+            ~cleanup() { ++count; }
+        };
+        auto inner = [&]() -> anyio::task<int> {
+            const cleanup c{cleanups};
+            co_await anyio::sleep(1h);
+            co_return 1;
+        };
+        auto middle = [&]() -> anyio::task<int> {
+            const cleanup c{cleanups};
+            try {
+                co_return co_await inner();
+            } catch (const anyio::cancelled&) {
+                middle_saw_cancelled = true;
+                throw;
+            }
+        };
+        auto outer = [&]() -> anyio::task<void> {
+            const cleanup c{cleanups};
+            try {
+                co_await middle();
+                after_inner = true;
+            } catch (...) {
+                outer_saw_cancelled = anyio::detail::current_exception_is_cancelled();
+                throw;
+            }
+        };
+        cancel_scope scope;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                co_await anyio_test::settle();
+                scope.cancel();
+            });
+            value = co_await scope.run([&]() -> anyio::task<int> {
+                co_await outer();
+                co_return 2;
+            });
+        });
+        caught = scope.cancelled_caught();
+
+        cancel_scope other;
+        try {
+            co_await other.run([&]() -> anyio::task<> {
+                other.cancel();
+                try {
+                    co_await inner();
+                } catch (const anyio::cancelled&) {
+                    throw std::runtime_error("replaced");
+                }
+            });
+        } catch (const std::runtime_error&) {
+            replaced_by_runtime_error = true;
+        }
+        other_caught = other.cancelled_caught();
+    });
+    EXPECT_EQ(cleanups, 4);
+    EXPECT_TRUE(middle_saw_cancelled);
+    EXPECT_TRUE(outer_saw_cancelled);
+    EXPECT_FALSE(after_inner);
+    EXPECT_TRUE(caught);
+    EXPECT_EQ(value, std::nullopt);
+    EXPECT_TRUE(replaced_by_runtime_error);
+    EXPECT_FALSE(other_caught);
+}
+
 TEST(CancelScope, OuterCancelPropagatesThroughAnInnerScope) {
     bool reached = false;
     bool after_inner = false;
