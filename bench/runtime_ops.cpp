@@ -2,6 +2,9 @@
 // event_pingpong), written with anyio's public API as a user would, printing the harness's
 // RESULT line. Usage: runtime_ops OP N
 //
+// One more op, not the harness's: throw_catch, the floor under cancel_sleepers' exception
+// delivery (N plain throws and catches of `cancelled` in one coroutine frame, in this binary).
+//
 // One scheduler thread (anyio::run on main), epoll live (every loop has it), -O2.
 
 #include <anyio/anyio.hpp>
@@ -136,6 +139,26 @@ anyio::task<measurement> op_cancel_sleepers(long n) {
     co_return m;
 }
 
+// `cancelled` thrown and caught in the same coroutine frame, as a cancelled sleep throws it
+// (inline in await_resume) and its coroutine catches it: no task, scope or scheduler work.
+anyio::task<measurement> op_throw_catch(long n) {
+    volatile bool cancel = true;  // keeps the throw opaque to the optimizer
+    long caught = 0;
+    measurement m;
+    m.rss_start = rss_kb();
+    const auto t0 = steady::now();
+    for (long i = 0; i < n; ++i) {
+        try {
+            if (cancel) throw anyio::cancelled{};
+        } catch (const anyio::cancelled&) {
+            ++caught;
+        }
+    }
+    m.total_ns = std::chrono::duration<double, std::nano>(steady::now() - t0).count();
+    if (caught != n) fail("every throw was caught");
+    co_return m;
+}
+
 struct pingpong {
     std::unique_ptr<anyio::event> ping = std::make_unique<anyio::event>();
     std::unique_ptr<anyio::event> pong = std::make_unique<anyio::event>();
@@ -183,6 +206,7 @@ anyio::task<measurement> run_op(std::string op, long n) {
     if (op == "spawn_join") co_return co_await op_spawn_join(n);
     if (op == "cancel_sleepers") co_return co_await op_cancel_sleepers(n);
     if (op == "event_pingpong") co_return co_await op_event_pingpong(n);
+    if (op == "throw_catch") co_return co_await op_throw_catch(n);
     std::fprintf(stderr, "runtime_ops: unknown op %s\n", op.c_str());
     std::exit(2);
 }
@@ -196,9 +220,9 @@ int main(int argc, char** argv) {
         ++argv;
     }
     if (argc < 2) {
-        std::fprintf(
-            stderr,
-            "usage: runtime_ops [--ec] yield|spawn_join|cancel_sleepers|event_pingpong [N]\n");
+        std::fprintf(stderr,
+                     "usage: runtime_ops [--ec] "
+                     "yield|spawn_join|cancel_sleepers|event_pingpong|throw_catch [N]\n");
         return 2;
     }
     const std::string op = argv[1];
