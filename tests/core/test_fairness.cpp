@@ -57,13 +57,14 @@ TEST(Fairness, ATaskWaitingOnASocketGetsItsTurnWhileAnotherNeverStopsYielding) {
     long turns = 0;
     int done = 0;
     run_guarded([&]() -> anyio::task<> {
-        auto [a, b] = socket_pair();
+        // Not a structured binding: clang 14 cannot capture one in a lambda.
+        auto ends = socket_pair();
         bool stop = false;
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             tg.start_soon(spinner, &stop, &turns);
             co_await anyio::with_task_group([&](anyio::task_group& pair) -> anyio::task<> {
-                pair.start_soon(pong, std::ref(b), rounds);
-                pair.start_soon(ping, std::ref(a), rounds, &done);
+                pair.start_soon(pong, std::ref(ends.second), rounds);
+                pair.start_soon(ping, std::ref(ends.first), rounds, &done);
                 co_return;
             });
             stop = true;
