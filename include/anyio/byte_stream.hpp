@@ -4,7 +4,10 @@
 // UNIX sockets) and subprocess pipes hand these out.
 //
 // Full duplex: one task may receive while another sends. A second concurrent receive (or
-// send) gets busy_resource_error. Every operation is a checkpoint. Cancellation never
+// send) gets busy_resource_error. Every operation is a checkpoint, the way Trio's are: it
+// throws `cancelled` before acting if the task's scope is cancelled, and then either waits
+// (cancellably) or completes at once and lets the other ready tasks run before it returns
+// (without a second cancellation check, so a result is never lost). Cancellation never
 // loses received data: a receive reads from the kernel only in the step that returns the
 // bytes to the caller. A send cancelled half-way may have passed part of its bytes to the
 // kernel (the peer sees a prefix); send on a socket never raises SIGPIPE.
@@ -74,7 +77,8 @@ protected:
 private:
     // One read attempt: bytes read (0 at end of stream), or -1 if none are there yet.
     std::ptrdiff_t read_some(char* data, std::size_t size);
-    // One receive() attempt: nothing if no data is there yet.
+    // One receive() attempt: nothing if no data is there yet, an empty string at end of
+    // stream.
     std::optional<std::string> try_receive(std::size_t max_bytes);
 
     std::unique_ptr<detail::fd_watch> watch_;

@@ -2,6 +2,7 @@
 #include <anyio/exceptions.hpp>
 #include <anyio/time.hpp>
 
+#include "core/schedule_point.hpp"
 #include "io/busy_guard.hpp"
 #include "io/fd_watch.hpp"
 
@@ -107,10 +108,13 @@ std::ptrdiff_t byte_stream::read_some(char* data, std::size_t size) {
 task<std::size_t> byte_stream::receive_into(std::span<char> buffer) {
     if (buffer.empty()) throw std::invalid_argument("anyio: receive_into needs a non-empty buffer");
     const busy_guard busy(receiving_, "anyio: another task is already receiving on this stream");
-    co_await checkpoint();
-    for (;;) {
+    detail::throw_if_cancelled("receive_into()");
+    for (bool waited = false;; waited = true) {
         const std::ptrdiff_t n = read_some(buffer.data(), buffer.size());
-        if (n >= 0) co_return static_cast<std::size_t>(n);
+        if (n >= 0) {
+            if (!waited) co_await detail::cancel_shielded_yield{};
+            co_return static_cast<std::size_t>(n);
+        }
         co_await watch_->wait(detail::io_direction::read);
     }
 }
@@ -142,24 +146,28 @@ std::optional<std::string> byte_stream::try_receive(std::size_t max_bytes) {
         bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
         bytes.shrink_to_fit();
     }
-    if (n == 0) throw end_of_stream();
     if (n < 0) return std::nullopt;
-    return bytes;
+    return bytes;  // empty: end of stream
 }
 
 task<std::string> byte_stream::receive(std::size_t max_bytes) {
     if (max_bytes == 0) throw std::invalid_argument("anyio: receive needs max_bytes > 0");
     const busy_guard busy(receiving_, "anyio: another task is already receiving on this stream");
-    co_await checkpoint();
-    for (;;) {
-        if (std::optional<std::string> bytes = try_receive(max_bytes)) co_return std::move(*bytes);
+    detail::throw_if_cancelled("receive()");
+    for (bool waited = false;; waited = true) {
+        if (std::optional<std::string> bytes = try_receive(max_bytes)) {
+            if (!waited) co_await detail::cancel_shielded_yield{};
+            if (bytes->empty()) throw end_of_stream();
+            co_return std::move(*bytes);
+        }
         co_await watch_->wait(detail::io_direction::read);
     }
 }
 
 task<> byte_stream::send(std::string_view bytes) {
     const busy_guard busy(sending_, "anyio: another task is already sending on this stream");
-    co_await checkpoint();
+    detail::throw_if_cancelled("send()");
+    bool waited = false;
     do {
         if (!is_open() || eof_sent_) {
             throw closed_resource_error(eof_sent_ ? "anyio: send after send_eof"
@@ -176,7 +184,9 @@ task<> byte_stream::send(std::string_view bytes) {
         if (error == EINTR) continue;
         if (error != EAGAIN && error != EWOULDBLOCK) throw_io_error(error, "send");
         co_await watch_->wait(detail::io_direction::write);
+        waited = true;
     } while (!bytes.empty());
+    if (!waited) co_await detail::cancel_shielded_yield{};
 }
 
 task<> byte_stream::send_eof() {
