@@ -65,6 +65,7 @@ void loop::track(io_source& source) noexcept {
     source.next_registered_ = registered_;
     if (registered_ != nullptr) registered_->prev_registered_ = &source;
     registered_ = &source;
+    ++registered_count_;
 }
 
 void loop::untrack(io_source& source) noexcept {
@@ -77,6 +78,7 @@ void loop::untrack(io_source& source) noexcept {
         source.next_registered_->prev_registered_ = source.prev_registered_;
     }
     source.prev_registered_ = source.next_registered_ = nullptr;
+    --registered_count_;
 }
 
 loop* loop::current() noexcept {
@@ -149,8 +151,8 @@ void loop::poll_and_fire() {
         // now, behind the tasks already ready, not after everything those tasks make ready
         // next; a connection whose data is always there would otherwise be served again
         // and again while one that waits in epoll starves. Skipped only when it cannot
-        // find anything: no source armed, and the wake fd is covered by `pending`.
-        poll = armed_sources_ > 0;
+        // find anything: no source registered, and the wake fd is covered by `pending`.
+        poll = registered_count_ > 0;
     } else if (const timer_node* next = timers_.top()) {
         timeout = std::max(next->when - clock::now(), clock::duration::zero());
     }

@@ -43,10 +43,6 @@ public:
     // when it is destroyed, so none is left holding a dangling loop.
     void track(io_source& source) noexcept;
     void untrack(io_source& source) noexcept;
-    // Sources armed in epoll (an event may come): while none is, polling with tasks ready
-    // cannot find anything, so the loop skips the system call.
-    void note_armed() noexcept { ++armed_sources_; }
-    void note_disarmed() noexcept { --armed_sources_; }
 
     // Thread-safe: runs `fn` on the loop thread during a coming tick, waking the loop if
     // it sleeps. Work posted after the loop finished is dropped (destroyed unrun).
@@ -83,7 +79,9 @@ private:
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
     wakeup wakeup_;
-    std::size_t armed_sources_ = 0;
+    // How many sources are registered: while none is, polling with tasks ready cannot
+    // find anything, so the loop skips the system call.
+    std::size_t registered_count_ = 0;
 };
 
 }  // namespace anyio::detail

@@ -44,7 +44,6 @@ void fd_watch::unregister() noexcept {
     if (registered_) {
         loop_->backend().remove(fd_);
         loop_->untrack(*this);
-        loop_->note_disarmed();
     }
     registered_ = false;
 }
@@ -79,7 +78,6 @@ void fd_watch::register_with_loop() {
     // ready before is not missed.
     loop_->backend().add(fd_, readable_events | writable_events | EPOLLET, token);
     loop_->track(*this);
-    loop_->note_armed();
     registered_ = true;
 }
 
