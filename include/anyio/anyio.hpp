@@ -15,7 +15,9 @@
 #include <anyio/run.hpp>
 #include <anyio/run_process.hpp>
 #include <anyio/semaphore.hpp>
+#include <anyio/service_notify.hpp>
 #include <anyio/signals.hpp>
+#include <anyio/socket_activation.hpp>
 #include <anyio/socket_address.hpp>
 #include <anyio/socket_listener.hpp>
 #include <anyio/socket_stream.hpp>
@@ -25,3 +27,4 @@
 #include <anyio/time.hpp>
 #include <anyio/to_thread.hpp>
 #include <anyio/unix_socket.hpp>
+#include <anyio/watchdog.hpp>

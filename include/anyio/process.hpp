@@ -98,6 +98,11 @@ struct process_options {
     // Run the child in a new session (setsid): its own process group, so a Ctrl+C at the
     // terminal reaches this process but not the child.
     bool start_new_session = false;
+    // The service manager's variables (NOTIFY_SOCKET, LISTEN_PID, LISTEN_FDS,
+    // LISTEN_FDNAMES, WATCHDOG_USEC, WATCHDOG_PID) are left out of the child's inherited
+    // environment, so a child cannot notify, claim sockets or feed the watchdog in this
+    // service's name. true passes them on. An explicit `env` is passed as given.
+    bool inherit_service_environment = false;
     // run_process only: when it is cancelled, the child gets SIGTERM, then SIGKILL if it is
     // still running after this long.
     std::chrono::milliseconds termination_grace = std::chrono::seconds(2);
