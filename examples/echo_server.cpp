@@ -1,13 +1,24 @@
-// echo_server: a TCP line-echo server with the two things every real server needs, a
-// configuration reload on SIGHUP and a graceful shutdown on SIGTERM or Ctrl+C.
+// echo_server: a TCP line-echo server that is a complete service: a configuration reload
+// on SIGHUP, a graceful shutdown on SIGTERM or Ctrl+C, and the protocols of systemd and
+// Kubernetes around them (docs/deploy.md has the unit files and the Deployment).
 //
-//   echo_server --port PORT --config FILE [--grace SECONDS] [--max-line BYTES] [--host HOST]
+//   echo_server --config FILE [--port PORT] [--host HOST] [--grace SECONDS]
+//               [--accept-delay SECONDS] [--health-port PORT] [--max-line BYTES]
 //
 // FILE's first line is the reply prefix: each line a client sends comes back as
 // prefix + line. SIGHUP re-reads FILE (a broken FILE keeps the old prefix). SIGTERM or
-// SIGINT stops accepting at once; open connections get SECONDS (default 5) to finish,
+// SIGINT turns the health port's /readyz to 503, keeps accepting for the accept delay
+// (default 0), then stops accepting; open connections get SECONDS (default 5) to finish,
 // then they are cancelled, and the program exits with status 0. A second SIGTERM or
-// SIGINT cuts the grace period short.
+// SIGINT cuts the wait short.
+//
+// Under systemd it says READY=1 once it listens, RELOADING=1 / READY=1 around a reload,
+// STOPPING=1 and EXTEND_TIMEOUT_USEC while it drains, and WATCHDOG=1 when WatchdogSec= is
+// set. Started with sockets (a .socket unit, systemd-socket-activate) it serves the one
+// named "echo" (or the first) and, if there is one, "health" as the health port; --port
+// is then not needed.
+//
+// --health-port serves GET /readyz and GET /livez (health_endpoint.hpp).
 //
 // A line longer than BYTES (default 65536, newline not counted) gets the reply
 // "error: line longer than BYTES bytes" and the server hangs up on that client, so no
@@ -15,6 +26,8 @@
 //
 //   build/release/examples/echo_server --port 7000 --config prefix.txt &
 //   exec 3<>/dev/tcp/127.0.0.1/7000; echo hello >&3; head -n1 <&3
+
+#include "health_endpoint.hpp"
 
 #include <anyio/anyio.hpp>
 
@@ -38,8 +51,14 @@ struct options {
     int port = -1;
     std::string config;
     double grace_seconds = 5;
+    double accept_delay_seconds = 0;
+    int health_port = -1;  // -1: no health port
     std::size_t max_line = 65536;
 };
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+    return std::chrono::ceil<std::chrono::milliseconds>(std::chrono::duration<double>(seconds));
+}
 
 void print(const std::string& line) {
     std::printf("%s\n", line.c_str());
@@ -77,7 +96,7 @@ std::optional<std::string> read_prefix(const std::string& file, std::string& why
 // arrived. A last line without a newline is answered when the client ends its side. A line
 // longer than `max_line` gets an error reply, and the exception ends the connection.
 anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix,
-                         std::size_t max_line) {
+                         std::size_t max_line, anyio::service& service) {
     std::string line;  // the line so far; never more than max_line bytes
     for (;;) {
         // receive() holds no buffer while it waits: an idle client costs its task alone.
@@ -113,7 +132,10 @@ anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix
             line.clear();
             fresh.remove_prefix(newline + 1);
         }
-        if (!replies.empty()) co_await client.send(replies);
+        if (!replies.empty()) {
+            co_await client.send(replies);
+            service.note_progress();
+        }
     }
     if (!line.empty()) co_await client.send(prefix + line + "\n");
 }
@@ -121,14 +143,15 @@ anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix
 // One connection. A client that misbehaves (resets, vanishes) ends only its own
 // connection; `cancelled` is not a std::exception, so shutdown still goes through.
 anyio::task<> serve_client(anyio::socket_stream client, const std::string& prefix,
-                           std::size_t max_line, int& open_connections) {
+                           std::size_t max_line, int& open_connections, anyio::service& service) {
     ++open_connections;
     try {
-        co_await echo_lines(client, prefix, max_line);
+        co_await echo_lines(client, prefix, max_line, service);
     } catch (const std::exception& e) {
         complain("client " + client.remote_address().to_string() + ": " + e.what());
     }
     --open_connections;
+    service.note_progress();  // a connection that ends is a drain that moves
 }
 
 anyio::task<> run_server(const options& opts) {
@@ -138,61 +161,86 @@ anyio::task<> run_server(const options& opts) {
     std::string prefix = *loaded;
     int open_connections = 0;
 
-    // Opened before the port is announced, so a signal sent right after is not missed.
-    auto signals = anyio::open_signal_receiver(SIGHUP, SIGTERM, SIGINT);
-    anyio::tcp_listener listener = co_await anyio::create_tcp_listener(opts.host, opts.port);
-    print("listening on " + std::to_string(listener.port()));
+    // Started by systemd (or systemd-socket-activate) with sockets: use them. Read (and
+    // removed from the environment) first thing, so no child ever sees them.
+    anyio::activated_sockets activated = anyio::activated_sockets::from_environment();
+    if (opts.port < 0 && activated.empty()) {
+        throw std::runtime_error("--port is required when not started with a socket");
+    }
 
-    // The scope the connections run in. It has no deadline until shutdown starts; then it
-    // gets one, `grace_seconds` away: connections still open then are cancelled.
-    anyio::cancel_scope connections;
+    anyio::service_options service_options;
+    service_options.accept_delay = to_milliseconds(opts.accept_delay_seconds);
+    service_options.grace_period = to_milliseconds(opts.grace_seconds);
+    // The service opens its signal receivers before the port is announced, so a signal
+    // sent right after is not missed.
+    anyio::service service(service_options);
+    anyio::tcp_listener listener;
+    anyio::tcp_listener health_listener;
 
-    co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
-        tg.start_soon([&]() -> anyio::task<> {
-            for (;;) {
-                const anyio::signal_info info = co_await signals.receive_info();
-                const int signum = info.signo;
-                if (signum == SIGHUP) {
-                    if (std::optional<std::string> fresh = read_prefix(opts.config, why)) {
-                        prefix = *fresh;
-                        print("reloaded " + opts.config);
-                    } else {
-                        complain("cannot reload " + opts.config + " (" + why +
-                                 "); keeping the old prefix");
-                    }
-                } else if (listener.is_open()) {
-                    listener.close();  // new connections are refused from now on
-                    connections.set_deadline(
-                        anyio::deadline_after(std::chrono::duration<double>(opts.grace_seconds)));
-                    print(std::string(signum == SIGINT ? "interrupted" : "terminated") +
-                          ": not accepting; " + std::to_string(open_connections) +
-                          " open connection(s) have " + seconds(opts.grace_seconds) + " to finish");
-                } else if (info.requests != 0) {
-                    connections.cancel();  // a second request: no more grace
-                }
-                // else the first request again: `timeout` signals the server and then its
-                // process group, a terminal every process of its foreground group. One
-                // request is one signal: the grace period holds.
-            }
-        });
-
-        // serve() returns once the listener is closed and every connection finished.
-        co_await connections.run([&]() -> anyio::task<> {
-            co_await listener.serve([&](anyio::socket_stream client) {
-                return serve_client(std::move(client), prefix, opts.max_line, open_connections);
-            });
-        });
-        if (connections.cancelled_caught()) {
-            print("grace period over: cancelled the remaining connection(s)");
-        } else {
-            print("all connections finished");
+    service.on_reload([&]() -> anyio::task<> {
+        std::optional<std::string> fresh = read_prefix(opts.config, why);
+        if (!fresh) {
+            complain("cannot reload " + opts.config + " (" + why + "); keeping the old prefix");
+            throw std::runtime_error("cannot read " + opts.config + ": " + why);
         }
-        tg.cancel_scope().cancel();  // stop watching signals
+        prefix = *fresh;
+        print("reloaded " + opts.config);
+        co_return;
     });
+    service.on_stop_accepting([&] {
+        listener.close();  // new connections are refused from now on
+        const int signo = service.stop_signal();
+        print(std::string(signo == SIGINT ? "interrupted" : "terminated") + ": not accepting; " +
+              std::to_string(open_connections) + " open connection(s) have " +
+              seconds(opts.grace_seconds) + " to finish");
+    });
+
+    co_await service.run([&](anyio::service& svc) -> anyio::task<> {
+        std::optional<anyio::tcp_listener> taken = activated.take_tcp("echo");
+        if (!taken) taken = activated.take_tcp(std::size_t{0});
+        if (taken) {
+            listener = std::move(*taken);
+        } else {
+            listener = co_await anyio::create_tcp_listener(opts.host, opts.port);
+        }
+        std::optional<anyio::tcp_listener> health_taken = activated.take_tcp("health");
+        if (health_taken) {
+            health_listener = std::move(*health_taken);
+        } else if (opts.health_port >= 0) {
+            health_listener = co_await anyio::create_tcp_listener(opts.host, opts.health_port);
+        }
+        print("listening on " + std::to_string(listener.port()));
+        if (health_listener.is_open()) print("health on " + std::to_string(health_listener.port()));
+        svc.ready("serving on port " + std::to_string(listener.port()));
+
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            if (health_listener.is_open()) {
+                // Probes are answered until the end, through the drain: that is when a
+                // readiness probe has something to say (503).
+                tg.start_soon([&]() -> anyio::task<> {
+                    co_await health_listener.serve([&](anyio::socket_stream probe) {
+                        return health::serve_probe(std::move(probe), svc);
+                    });
+                });
+            }
+            // serve() returns once the listener is closed and every connection finished.
+            co_await listener.serve([&](anyio::socket_stream client) {
+                return serve_client(std::move(client), prefix, opts.max_line, open_connections,
+                                    svc);
+            });
+            tg.cancel_scope().cancel();  // the health port closes with the service
+        });
+    });
+    if (service.drain_cut_short()) {
+        print("grace period over: cancelled the remaining connection(s)");
+    } else {
+        print("all connections finished");
+    }
 }
 
 // The options, or nothing with the reason in `why`.
 std::optional<options> parse_arguments(int argc, char** argv, std::string& why) {
+    constexpr double max_seconds = 1e6;
     options opts;
     for (int i = 1; i < argc; ++i) {
         const std::string_view flag = argv[i];
@@ -215,9 +263,22 @@ std::optional<options> parse_arguments(int argc, char** argv, std::string& why) 
             opts.port = static_cast<int>(port);
         } else if (flag == "--grace") {
             opts.grace_seconds = std::strtod(value, &end);
-            if (*value == '\0' || *end != '\0' || errno != 0 || !(opts.grace_seconds >= 0)) {
-                return bad("a number of seconds >= 0");
+            if (*value == '\0' || *end != '\0' || errno != 0 || !(opts.grace_seconds >= 0) ||
+                opts.grace_seconds > max_seconds) {
+                return bad("a number of seconds 0..1000000");
             }
+        } else if (flag == "--accept-delay") {
+            opts.accept_delay_seconds = std::strtod(value, &end);
+            if (*value == '\0' || *end != '\0' || errno != 0 || !(opts.accept_delay_seconds >= 0) ||
+                opts.accept_delay_seconds > max_seconds) {
+                return bad("a number of seconds 0..1000000");
+            }
+        } else if (flag == "--health-port") {
+            const long port = std::strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
+                return bad("a port number 0..65535");
+            }
+            opts.health_port = static_cast<int>(port);
         } else if (flag == "--max-line") {
             const long bytes = std::strtol(value, &end, 10);
             if (*value == '\0' || *end != '\0' || errno != 0 || bytes < 1) {
@@ -233,8 +294,12 @@ std::optional<options> parse_arguments(int argc, char** argv, std::string& why) 
             return std::nullopt;
         }
     }
-    if (opts.port < 0 || opts.config.empty()) {
-        why = "--port and --config are required";
+    if (opts.config.empty()) {
+        why = "--config is required";
+        return std::nullopt;
+    }
+    if (opts.port < 0 && std::getenv("LISTEN_FDS") == nullptr) {
+        why = "--port is required unless started with a socket (LISTEN_FDS)";
         return std::nullopt;
     }
     return opts;
@@ -248,12 +313,15 @@ int main(int argc, char** argv) {
     if (!opts) {
         complain(why);
         std::fprintf(stderr,
-                     "usage: echo_server --port PORT --config FILE [--grace SECONDS]\n"
-                     "                   [--max-line BYTES] [--host HOST]\n"
-                     "  PORT 0..65535 (0: any free port, printed at start); FILE's first line is\n"
-                     "  the reply prefix (re-read on SIGHUP); SIGTERM / Ctrl+C give open\n"
-                     "  connections SECONDS (default 5) to finish. A line longer than BYTES\n"
-                     "  (default 65536) gets an error reply and its connection is closed.\n");
+                     "usage: echo_server --config FILE [--port PORT] [--host HOST]\n"
+                     "                   [--grace SECONDS] [--accept-delay SECONDS]\n"
+                     "                   [--health-port PORT] [--max-line BYTES]\n"
+                     "  PORT 0..65535 (0: any free port, printed at start; not needed when\n"
+                     "  started with a socket); FILE's first line is the reply prefix (re-read\n"
+                     "  on SIGHUP); SIGTERM / Ctrl+C: /readyz turns 503, accepting goes on for\n"
+                     "  the accept delay (default 0), then open connections get the grace\n"
+                     "  (default 5) to finish. A line longer than BYTES (default 65536) gets an\n"
+                     "  error reply and its connection is closed.\n");
         return 2;
     }
     try {

@@ -15,6 +15,7 @@
 #include <anyio/run.hpp>
 #include <anyio/run_process.hpp>
 #include <anyio/semaphore.hpp>
+#include <anyio/service.hpp>
 #include <anyio/service_notify.hpp>
 #include <anyio/signals.hpp>
 #include <anyio/socket_activation.hpp>
