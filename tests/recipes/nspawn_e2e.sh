@@ -165,18 +165,22 @@ uninstall() {
     for path in "${installed[@]}"; do rm -rf "${rootfs:?}$path"; done
 }
 
-# Two free ports next to each other, from the host's (= the container's) listening sockets.
-listening_ports() {
-    # /proc/net/tcp{,6}: "sl local_address rem_address st ..."; st 0A is LISTEN.
-    awk 'FNR > 1 && $4 == "0A" { split($2, a, ":"); print strtonum("0x" a[2]) }' \
+# Two free ports next to each other, on the host's network (the container's too). They
+# are taken below the kernel's ephemeral range, where no outgoing connection (of the
+# other programs on the machine) can hold them, and away from every local port in use.
+used_ports() {
+    # /proc/net/tcp{,6}: "sl local_address rem_address st ...", any state.
+    awk 'FNR > 1 { split($2, a, ":"); print strtonum("0x" a[2]) }' \
         /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -un
 }
 pick_ports() {
-    local taken candidate tries
-    taken=" $(listening_ports | tr '\n' ' ') "
+    local used candidate tries low
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+    [ "$low" -gt 12000 ] || low=32768
+    used=" $(used_ports | tr '\n' ' ') "
     for tries in $(seq 1 200); do
-        candidate=$((42000 + RANDOM % 20000))
-        if [[ $taken != *" $candidate "* && $taken != *" $((candidate + 1)) "* ]]; then
+        candidate=$((10000 + RANDOM % (low - 10002)))
+        if [[ $used != *" $candidate "* && $used != *" $((candidate + 1)) "* ]]; then
             port=$candidate
             health_port=$((candidate + 1))
             return 0
@@ -329,11 +333,15 @@ refused() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 serves() { [ "$(echo_once "$port" "$2" 2>/dev/null)" = "$1$2" ]; }   # serves PREFIX LINE
 state_is() { [ "$(prop echo-server.service ActiveState)" = "$1" ]; }
 prefix_file() { echo "$rootfs/etc/echo-server/prefix.txt"; }
-# The program's output (stdout and stderr) in the journal for the unit's current run.
+# The program's output (stdout and stderr) in the journal for the unit's current run, or
+# for the run with the invocation ID $2 (an inactive unit may be unloaded, and its
+# InvocationID with it).
 program_log() {
-    ct journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$(prop echo-server.service InvocationID)"
+    local id=${1:-$(prop echo-server.service InvocationID)}
+    [ -n "$id" ] || return 1
+    ct journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$id"
 }
-log_has() { program_log | grep -qF -- "$1"; }
+log_has() { program_log "${2:-}" | grep -qF -- "$1"; }    # log_has TEXT [INVOCATION_ID]
 diagnose() {
     echo "  --- systemctl status echo-server"
     sc status --no-pager -l echo-server.service 2>&1 | sed 's/^/    /'
@@ -511,6 +519,8 @@ part_stopping() {
 
     # systemctl stop with a client connected.
     sc start echo-server.service || { bad "start"; return; }
+    local invocation
+    invocation=$(prop echo-server.service InvocationID)
     hold || { bad "cannot connect"; return; }
     ask one >/dev/null || bad "no reply before the stop"
     t0=$(now)
@@ -536,16 +546,16 @@ part_stopping() {
         bad "Result=$(prop echo-server.service Result)"
     [ "$(prop echo-server.service ExecMainStatus)" = 0 ] && ok "exit status 0" ||
         bad "exit status $(prop echo-server.service ExecMainStatus)"
-    ct journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$(prop echo-server.service InvocationID)" |
-        grep -qF "all connections finished" && ok "journal: \"all connections finished\"" ||
-        bad "no \"all connections finished\" in the journal"
+    # The journal takes the program's output asynchronously: polled for.
+    poll $WAIT_GUARD "\"all connections finished\" in the journal" log_has "all connections finished" "$invocation" &&
+        ok "journal: \"all connections finished\""
 }
 
 # --- e. socket activation --------------------------------------------------------------
 
 part_activation() {
     local d="$rootfs/etc/systemd/system" t0 reply
-    sc stop echo-server.service
+    sc stop echo-server.service 2>/dev/null
     install -m 0644 "$units/echo-server.socket" "$units/echo-server-health.socket" "$d/"
     install -m 0644 "$units/echo-server.service.d/socket-activation.conf" "$d/echo-server.service.d/"
     mkdir -p "$d/echo-server.socket.d" "$d/echo-server-health.socket.d"
@@ -553,7 +563,7 @@ part_activation() {
     printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' "$health_port" \
         >"$d/echo-server-health.socket.d/10-e2e-port.conf"
     sc daemon-reload || { bad "daemon-reload"; return; }
-    sc enable --now echo-server.socket echo-server-health.socket || { bad "enable --now the socket units"; return; }
+    sc enable --now echo-server.socket echo-server-health.socket 2>/dev/null || { bad "enable --now the socket units"; return; }
     ok "sockets: $(sc list-sockets --no-legend --plain echo-server.socket echo-server-health.socket | awk '{ print $1 " -> " $3 }' | tr '\n' ' ')"
     state_is inactive && ok "echo-server.service is not running before the first connection" ||
         bad "echo-server.service is $(prop echo-server.service ActiveState) before the first connection"
@@ -585,7 +595,7 @@ part_activation() {
 
     # With the service stopped the sockets stay bound; a probe on the health port
     # starts the service as well (Service=echo-server.service in the health socket unit).
-    sc stop echo-server.service || bad "stop"
+    sc stop echo-server.service 2>/dev/null || bad "stop"
     state_is inactive && ok "the service stopped, the sockets stay: $(prop echo-server.socket ActiveState)/$(prop echo-server-health.socket ActiveState)" ||
         bad "not inactive after stop"
     status=$(http_status "$health_port" /livez)
@@ -593,7 +603,7 @@ part_activation() {
         bad "GET /livez on the health port with the service stopped: \"$status\""
     serves "third: " again && ok "serves" || bad "does not serve after the re-activation"
 
-    sc stop echo-server.service echo-server.socket echo-server-health.socket
+    sc stop echo-server.service echo-server.socket echo-server-health.socket 2>/dev/null
     sc disable echo-server.socket echo-server-health.socket >/dev/null 2>&1
 }
 
