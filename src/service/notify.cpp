@@ -173,7 +173,11 @@ bool notify_service(std::string_view assignments) {
         const std::string_view line = assignments.substr(start, end - start);
         const std::size_t equals = line.find('=');
         if (equals == std::string_view::npos || equals == 0) {
-            refuse(who, "\"" + std::string(line) + "\" is not a KEY=VALUE assignment");
+            // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "literal" + string.
+            std::string why(1, '"');
+            why.append(line);
+            why.append("\" is not a KEY=VALUE assignment");
+            refuse(who, why);
         }
         if (end == assignments.size()) break;
         start = end + 1;
