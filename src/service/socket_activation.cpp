@@ -159,29 +159,29 @@ activated_sockets activated_sockets::from_environment() {
                 "$LISTEN_FDNAMES is \"" + *names_text + "\": " + std::to_string(names.size()) +
                 " names for $LISTEN_FDS=" + std::to_string(count) + " descriptors");
         }
-    } else {
-        names.assign(count, "unknown");
     }
 
+    // Nothing is sized by the count before the descriptors prove real: a wrong count within
+    // the open-file limit (which may be a million) must not cost memory first.
     const int n = static_cast<int>(count);
     std::vector<passed_socket> sockets;
     try {
-        sockets.reserve(count);
         for (int i = 0; i < n; ++i) {
             const int fd = first_passed_fd + i;
+            std::string name = names.empty() ? std::string("unknown") : std::move(names[i]);
             const char* reason = unusable_reason(fd);
             if (reason != nullptr) {
-                throw_activation_error("descriptor " + std::to_string(fd) + " (\"" + names[i] +
+                throw_activation_error("descriptor " + std::to_string(fd) + " (\"" + name +
                                        "\") cannot be used: " + reason);
             }
             sockaddr_storage local{};
             socklen_t size = sizeof local;
             if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) < 0) {
                 throw_activation_error(
-                    "descriptor " + std::to_string(fd) + " (\"" + names[i] +
+                    "descriptor " + std::to_string(fd) + " (\"" + name +
                     "\"): getsockname failed: " + std::generic_category().message(errno));
             }
-            sockets.push_back({fd, std::move(names[i]), detail::kernel_address(local, size)});
+            sockets.push_back({fd, std::move(name), detail::kernel_address(local, size)});
         }
     } catch (...) {
         close_open_descriptors(n);
