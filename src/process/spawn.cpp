@@ -231,9 +231,9 @@ bool is_service_variable(const char* entry) noexcept {
     return false;
 }
 
-// This process's environment without the service variables, or nullptr when it has none
-// (the common case: environ is passed as it is, nothing copied). The entries still point
-// into environ, which nothing changes while spawn_child runs.
+// This process's environment without the service variables (pointers into environ, which
+// nothing changes while spawn_child runs), or environ itself when it has none of them: the
+// common case copies nothing.
 char** inherited_environment(const process_options& options, std::vector<char*>& filtered) {
     if (options.inherit_service_environment || environ == nullptr) return environ;
     char** entry = environ;
