@@ -31,7 +31,8 @@
 //    progress (note_progress(), or work finishing), so a supervisor's stop timeout shorter
 //    than the drain does not kill a drain that still moves. A second stop request (a new
 //    request, see signal_info::requests: not the same Ctrl+C reaching the process twice)
-//    skips what is left of the accept delay and of the grace period.
+//    skips what is left of the accept delay and of the grace period. A stop signal
+//    before ready() has nothing to drain: the hooks run and the body is cancelled at once.
 //  - run returns when the body returns (normally, or cut short by the grace period). A
 //    body that throws: STATUS= and ERRNO= (for a std::system_error) go out, then run
 //    rethrows.

@@ -41,7 +41,9 @@ public:
     // ("abc", "-1", a count beyond the open-file limit, names that do not match the
     // count) or a descriptor that is closed, not a socket, not a stream socket, not
     // listening or of another family; the passed descriptors that are open are then
-    // closed (they were this process's), so nothing leaks.
+    // closed (they were this process's), so nothing leaks. $LISTEN_FDS unset (with
+    // $LISTEN_PID ours) or 0 is an empty set, as sd_listen_fds(3) has it. Changes the
+    // environment: call it early in main, before threads that read the environment start.
     [[nodiscard]] static activated_sockets from_environment();
 
     activated_sockets() noexcept = default;
@@ -55,8 +57,9 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return sockets_.size(); }
     [[nodiscard]] bool empty() const noexcept { return sockets_.empty(); }
     // The name of the one at `index` ("unknown" when the manager gave none, as systemd).
+    // Throws std::out_of_range for an index from size() on.
     [[nodiscard]] const std::string& name(std::size_t index) const;
-    // Where the one at `index` listens.
+    // Where the one at `index` listens (also once taken). Throws std::out_of_range.
     [[nodiscard]] const socket_address& address(std::size_t index) const;
 
     // Takes the listener at `index`, or the first not yet taken whose name is `name`, as
@@ -69,20 +72,29 @@ public:
     [[nodiscard]] std::optional<unix_listener> take_unix(std::string_view name);
 
 private:
+    friend task<tcp_listener> activated_or_tcp_listener(activated_sockets&, std::string,
+                                                        std::string, int);
     struct passed_socket {
         int fd = -1;  // -1 once taken
         std::string name;
         socket_address address;
     };
     explicit activated_sockets(std::vector<passed_socket> sockets) noexcept;
+    template <class Listener>
+    std::optional<Listener> take(std::size_t index, bool tcp);
+    // The first one not taken named `name`.
+    [[nodiscard]] std::optional<std::size_t> find(std::string_view name) const noexcept;
+    std::optional<tcp_listener> take_first_tcp();
     void close_all() noexcept;
     std::vector<passed_socket> sockets_;
 };
 
 // The activated TCP listener named `name` (the first TCP one not taken, when `name` is
-// empty) or, when there is none, create_tcp_listener(host, port). Loop thread.
+// empty) or, when there is none, create_tcp_listener(host, port). Throws
+// socket_activation_error when the one named `name` is a UNIX socket (a unit that does not
+// match the program), else as create_tcp_listener. Loop thread.
 [[nodiscard]] task<tcp_listener> activated_or_tcp_listener(activated_sockets& activated,
-                                                           std::string_view name,
-                                                           std::string host, int port);
+                                                           std::string name, std::string host,
+                                                           int port);
 
 }  // namespace anyio

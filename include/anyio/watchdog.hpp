@@ -22,8 +22,12 @@ namespace anyio {
 [[nodiscard]] std::optional<std::chrono::microseconds> watchdog_interval();
 
 // Sends WATCHDOG=1 at once and then every watchdog_interval() / 2 until cancelled.
-// Returns at once when watchdog_interval() is empty or $NOTIFY_SOCKET is not set. A ping
-// that fails (the manager's socket is gone) throws service_notify_error. Loop thread.
+// Returns at once when watchdog_interval() is empty or $NOTIFY_SOCKET is not set. Both
+// are read once, when the task starts: a program may then unset them (as
+// sd_notify(unset_environment) does, to keep them from its children) and the pings go on.
+// A ping that fails (the manager's socket is gone) throws service_notify_error, except
+// that a full queue (EAGAIN: a busy manager) only skips that ping, since the next one is
+// half an interval away and ending the service for it would be worse. Loop thread.
 [[nodiscard]] task<> run_watchdog();
 
 }  // namespace anyio

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -217,6 +218,36 @@ std::vector<std::string> environment_strings(const process_options& options) {
     return strings;
 }
 
+// The service manager's variables: they speak for this process (its notify socket, its
+// sockets, its watchdog), not for a child.
+bool is_service_variable(const char* entry) noexcept {
+    static constexpr std::string_view names[] = {"NOTIFY_SOCKET",  "LISTEN_PID",    "LISTEN_FDS",
+                                                 "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"};
+    const std::string_view text(entry);
+    for (const std::string_view name : names) {
+        if (text.size() > name.size() && text[name.size()] == '=' && text.starts_with(name))
+            return true;
+    }
+    return false;
+}
+
+// This process's environment without the service variables (pointers into environ, which
+// nothing changes while spawn_child runs), or environ itself when it has none of them: the
+// common case copies nothing.
+char** inherited_environment(const process_options& options, std::vector<char*>& filtered) {
+    if (options.inherit_service_environment || environ == nullptr) return environ;
+    char** entry = environ;
+    while (*entry != nullptr && !is_service_variable(*entry))
+        ++entry;
+    if (*entry == nullptr) return environ;
+    filtered.assign(environ, entry);
+    for (; *entry != nullptr; ++entry) {
+        if (!is_service_variable(*entry)) filtered.push_back(*entry);
+    }
+    filtered.push_back(nullptr);
+    return filtered.data();
+}
+
 std::vector<char*> pointers(std::vector<std::string>& strings) {
     std::vector<char*> result;
     result.reserve(strings.size() + 1);
@@ -261,12 +292,16 @@ spawned_child spawn_child(const std::vector<std::string>& argv, const process_op
     std::vector<char*> args = pointers(arg_strings);
     std::vector<std::string> env_strings;
     std::vector<char*> env;
+    char** child_environment = nullptr;
     if (options.env) {
         env_strings = environment_strings(options);
         env = pointers(env_strings);
+        child_environment = env.data();
+    } else {
+        child_environment = inherited_environment(options, env);
     }
     const int error = ::posix_spawnp(&child.pid, args[0], actions.get(), attributes.get(),
-                                     args.data(), options.env ? env.data() : environ);
+                                     args.data(), child_environment);
     if (error != 0) throw_spawn_error(error, argv[0], options);
 
     // Only we reap the child, so the pid still names it, unless SIGCHLD is ignored (the

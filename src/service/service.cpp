@@ -193,6 +193,8 @@ task<> service::reload_loop() {
 }
 
 void service::begin_stop(int signo) {
+    // Before ready() nothing is served yet, so there is nothing to drain: stop at once.
+    if (state_ == service_state::starting) second_request_.set();
     state_ = service_state::stopping;
     stop_signal_ = signo;
     send("STOPPING=1\nSTATUS=stopping (" + signal_name(signo) + "), draining");
@@ -214,7 +216,11 @@ task<> service::drain() {
     accepting_ = false;
     for (auto& stop : stop_hooks_)
         stop();
-    if (!second_request_.is_set()) work_.set_deadline(deadline_after(options_.grace_period));
+    if (second_request_.is_set()) {
+        work_.cancel();
+    } else {
+        work_.set_deadline(deadline_after(options_.grace_period));
+    }
 }
 
 task<> service::keep_extending() {

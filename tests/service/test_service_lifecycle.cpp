@@ -274,6 +274,31 @@ TEST(ServiceLifecycle, ASecondStopRequestSkipsTheDelayAndTheGrace) {
     });
 }
 
+TEST(ServiceLifecycle, AStopBeforeReadyCancelsTheStartupAtOnce) {
+    in_child_with_manager([](anyio_test::notify_socket& manager) {
+        anyio::service_options options;
+        options.accept_delay = 1h;
+        options.grace_period = 1h;
+        anyio::service service(options);
+        bool startup_cancelled = false;
+        auto body = [&](anyio::service&) -> anyio::task<> {
+            ::kill(::getpid(), SIGTERM);
+            try {
+                co_await anyio::sleep(1h);  // a startup step that waits (a slow dependency)
+            } catch (const anyio::cancelled&) {
+                startup_cancelled = true;
+                throw;
+            }
+        };
+        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        EXPECT_TRUE(startup_cancelled);
+        EXPECT_TRUE(service.drain_cut_short());
+        const std::vector<std::string> sent = messages(manager);
+        ASSERT_EQ(sent.size(), 1U);
+        EXPECT_TRUE(starts_with(sent[0], "STOPPING=1")) << sent[0];
+    });
+}
+
 TEST(ServiceLifecycle, ABodyThatFailsReportsStatusAndErrno) {
     in_child_with_manager([](anyio_test::notify_socket& manager) {
         anyio::service service;
