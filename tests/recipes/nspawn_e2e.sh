@@ -77,7 +77,6 @@ elapsed() { local t=$(( $(now) - $1 )); printf '%d.%02d s' $((t / 1000000)) $((t
 t_start=$(now)
 timings=()
 failures=()
-current=""
 part_failed=0
 
 note() { echo "    $*"; }
@@ -174,11 +173,11 @@ used_ports() {
         /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -un
 }
 pick_ports() {
-    local used candidate tries low
+    local used candidate low
     read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
     [ "$low" -gt 12000 ] || low=32768
     used=" $(used_ports | tr '\n' ' ') "
-    for tries in $(seq 1 200); do
+    for _ in $(seq 1 200); do
         candidate=$((10000 + RANDOM % (low - 10002)))
         if [[ $used != *" $candidate "* && $used != *" $((candidate + 1)) "* ]]; then
             port=$candidate
@@ -287,7 +286,6 @@ system_up() {
 
 echo "== booting systemd in systemd-nspawn (ports $port and $health_port)"
 t0=$(now)
-current=boot
 systemd-nspawn -D "$rootfs" --register=no --keep-unit --console=pipe \
     --machine="anyio-e2e-$$" -b </dev/null >"$boot_log" 2>&1 {lock_fd}>&- &
 nspawn_pid=$!
@@ -352,7 +350,6 @@ diagnose() {
 
 run_part() {
     local name=$1 t0
-    current=$name
     part_failed=0
     echo "== $name"
     t0=$(now)
