@@ -4,6 +4,7 @@
 
 #include "net/net_helpers.hpp"
 #include "support/run_helpers.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,26 +27,10 @@ using anyio_test::run_guarded;
 
 namespace fs = std::filesystem;
 
-// A fresh directory for socket files, removed at the end of the test.
-class socket_dir {
+// A fresh directory for socket files.
+class socket_dir : public anyio_test::temp_dir {
 public:
-    socket_dir() {
-        std::string pattern = (fs::temp_directory_path() / "anyio-unix-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    socket_dir(const socket_dir&) = delete;
-    socket_dir& operator=(const socket_dir&) = delete;
-    ~socket_dir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::string file(const std::string& name) const {
-        return (path_ / name).string();
-    }
-
-private:
-    fs::path path_;
+    socket_dir() : temp_dir("anyio-unix") {}
 };
 
 // A socket file with nobody listening: what a crashed server leaves behind.

@@ -9,6 +9,7 @@
 #include "support/child_process.hpp"
 #include "support/descriptors.hpp"
 #include "support/run_helpers.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -34,26 +35,10 @@ namespace fs = std::filesystem;
 using anyio_test::run_guarded;
 using anyio_test::run_in_child;
 
-// A fresh directory for socket files, removed at the end of the test.
-class socket_dir {
+// A fresh directory for socket files.
+class socket_dir : public anyio_test::temp_dir {
 public:
-    socket_dir() {
-        std::string pattern = (fs::temp_directory_path() / "anyio-activation-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    socket_dir(const socket_dir&) = delete;
-    socket_dir& operator=(const socket_dir&) = delete;
-    ~socket_dir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::string file(const std::string& name) const {
-        return (path_ / name).string();
-    }
-
-private:
-    fs::path path_;
+    socket_dir() : temp_dir("anyio-activation") {}
 };
 
 int checked(int result, const char* what) {

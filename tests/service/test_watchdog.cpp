@@ -6,6 +6,7 @@
 #include "support/child_process.hpp"
 #include "support/notify_socket.hpp"
 #include "support/run_helpers.hpp"
+#include "support/scoped_env.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,30 +30,7 @@ using namespace std::chrono_literals;
 using anyio_test::notify_socket;
 using anyio_test::run_guarded;
 
-// Sets (or, with nullopt, unsets) an environment variable for the scope and restores what
-// was there. Only while no other thread runs: setenv races with getenv.
-class scoped_env {
-public:
-    scoped_env(const char* name, const std::optional<std::string>& value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        set(value);
-    }
-    scoped_env(const scoped_env&) = delete;
-    scoped_env& operator=(const scoped_env&) = delete;
-    ~scoped_env() { set(old_); }
-
-private:
-    void set(const std::optional<std::string>& value) {
-        if (value) {
-            ::setenv(name_.c_str(), value->c_str(), 1);
-        } else {
-            ::unsetenv(name_.c_str());
-        }
-    }
-
-    std::string name_;
-    std::optional<std::string> old_;
-};
+using anyio_test::scoped_env;
 
 // The environment a manager gives a service with WatchdogSec=: pings expected every 20 ms.
 struct watchdog_env {
