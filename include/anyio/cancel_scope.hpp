@@ -17,6 +17,35 @@
 //
 // or with the shorthands move_on_after / fail_after. A scope object may be entered
 // once. Thread safety: every member is loop-thread only.
+//
+// Shields: `cancel_scope scope(anyio::shield)` or `cancel_scope scope(deadline,
+// anyio::shield)`, and for the shorthands `move_on_after(timeout, anyio::shield, body)`
+// (likewise move_on_at, fail_after, fail_at), Trio's `shield=True`. A shielded scope's
+// own deadline and cancel() still apply; only the cancellation of the scopes around it is
+// hidden. `co_await anyio::shielded(body)` runs a body shielded with no deadline.
+//
+// Async cleanup after a cancellation. C++ forbids co_await in a catch handler, and once a
+// task's scope is cancelled every checkpoint throws, so an await in cleanup code would
+// need both an exit from the handler and a shield. on_cancelled packages the two:
+//
+//     co_await anyio::on_cancelled(serve, 2s, say_goodbye);
+//
+// runs `serve`; if `cancelled` escapes it, runs `say_goodbye` in a shielded scope (its
+// awaits work; here cut short after 2 s, Trio's `with move_on_after(2, shield=True)`),
+// then throws `cancelled` on so the cancelled scope still catches it. Without the
+// duration there is no time limit. Other exceptions pass through without the cleanup
+// (use a destructor for cleanup that must run on every exit and need not await). Written
+// out by hand, when the cleanup needs what the handler saw, the same pattern is:
+//
+//     bool was_cancelled = false;
+//     try { co_await serve(); } catch (const anyio::cancelled&) { was_cancelled = true; }
+//     if (was_cancelled) {
+//         co_await anyio::move_on_after(2s, anyio::shield, say_goodbye);
+//         throw anyio::cancelled{};  // stateless: a new one is the same as the caught one
+//     }
+//
+// Never swallow the `cancelled`: the code after the cleanup would run inside a cancelled
+// scope, and its first checkpoint would throw again anyway.
 
 #include <anyio/detail/runtime.hpp>
 #include <anyio/exceptions.hpp>
@@ -30,6 +59,15 @@
 #include <utility>
 
 namespace anyio {
+
+// Tag for a shielded scope: cancel_scope(anyio::shield), move_on_after(t, anyio::shield,
+// body). A tag rather than a bool parameter so the call site says what it does, and
+// rather than an options struct because a braced initializer inside a co_await
+// expression trips g++ 12.
+struct shield_t {
+    explicit shield_t() = default;
+};
+inline constexpr shield_t shield{};
 
 namespace detail {
 struct scope_access;
@@ -67,7 +105,10 @@ class cancel_scope {
 public:
     // `deadline`: when the scope cancels itself (clock::time_point::max(): never).
     explicit cancel_scope(clock::time_point deadline = clock::time_point::max(),
-                          bool shield = false) noexcept;
+                          bool is_shielded = false) noexcept;
+    // Shielded: cancellation of the scopes around this one does not reach inside it.
+    explicit cancel_scope(shield_t) noexcept : cancel_scope(clock::time_point::max(), true) {}
+    cancel_scope(clock::time_point deadline, shield_t) noexcept : cancel_scope(deadline, true) {}
     cancel_scope(const cancel_scope&) = delete;
     cancel_scope& operator=(const cancel_scope&) = delete;
     ~cancel_scope();
@@ -81,7 +122,7 @@ public:
     void set_deadline(clock::time_point deadline);
 
     [[nodiscard]] bool shield() const noexcept { return shield_; }
-    void set_shield(bool shield) noexcept;
+    void set_shield(bool is_shielded) noexcept;
 
     // True once cancel() was called or the deadline passed.
     [[nodiscard]] bool cancel_called() const noexcept { return cancel_called_; }
@@ -126,6 +167,8 @@ struct scope_access {
     static void remove_task(cancel_scope& s, task_state& t) noexcept;
     // True if `s` or an enclosing scope is cancelled with no shield in between.
     static bool chain_cancelled(const cancel_scope* s) noexcept;
+    // current_effective_deadline() for a task whose innermost scope is `s`.
+    static clock::time_point effective_deadline(const cancel_scope* s) noexcept;
     // Offers cancellation to every blocked task inside `s`, skipping shielded subscopes.
     static void deliver(cancel_scope& s) noexcept;
 };
@@ -161,13 +204,41 @@ auto cancel_scope::run(F body)
     }
 }
 
+namespace detail {
+template <class F>
+using scope_run_t = task<typename scope_result<typename body_task_t<F>::value_type>::type>;
+
+template <scope_body F>
+auto move_on(clock::time_point deadline, bool is_shielded, F body) -> scope_run_t<F> {
+    cancel_scope scope(deadline, is_shielded);
+    co_return co_await scope.run(std::move(body));
+}
+
+template <scope_body F>
+auto fail(clock::time_point deadline, bool is_shielded, F body)
+    -> task<typename body_task_t<F>::value_type> {
+    cancel_scope scope(deadline, is_shielded);
+    auto result = co_await scope.run(std::move(body));
+    if (scope.cancelled_caught()) throw timeout_error();
+    if constexpr (!std::is_same_v<decltype(result), bool>) co_return std::move(*result);
+}
+}  // namespace detail
+
+// The shorthands below return the coroutine of detail::move_on / detail::fail directly
+// rather than awaiting it, so the shield overloads cost no extra coroutine frame.
+
 // Runs `body` in a new scope whose deadline is `deadline`; when it passes, the body is
 // cancelled and the result is empty (std::nullopt, or false for void bodies).
 template <scope_body F>
-auto move_on_at(clock::time_point deadline, F body)
-    -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type> {
-    cancel_scope scope(deadline);
-    co_return co_await scope.run(std::move(body));
+auto move_on_at(clock::time_point deadline, F body) -> detail::scope_run_t<F> {
+    return detail::move_on(deadline, false, std::move(body));
+}
+
+// The same in a shielded scope: the body also runs to its end or its deadline when an
+// enclosing scope is cancelled (Trio's move_on_at(deadline, shield=True)).
+template <scope_body F>
+auto move_on_at(clock::time_point deadline, shield_t, F body) -> detail::scope_run_t<F> {
+    return detail::move_on(deadline, true, std::move(body));
 }
 
 template <class Rep, class Period, scope_body F>
@@ -175,19 +246,75 @@ auto move_on_after(std::chrono::duration<Rep, Period> timeout, F body) {
     return move_on_at(deadline_after(timeout), std::move(body));
 }
 
+template <class Rep, class Period, scope_body F>
+auto move_on_after(std::chrono::duration<Rep, Period> timeout, shield_t, F body) {
+    return move_on_at(deadline_after(timeout), shield, std::move(body));
+}
+
 // Like move_on_at, but throws anyio::timeout_error when the deadline cut the body short.
 template <scope_body F>
 auto fail_at(clock::time_point deadline, F body)
     -> task<typename detail::body_task_t<F>::value_type> {
-    cancel_scope scope(deadline);
-    auto result = co_await scope.run(std::move(body));
-    if (scope.cancelled_caught()) throw timeout_error();
-    if constexpr (!std::is_same_v<decltype(result), bool>) co_return std::move(*result);
+    return detail::fail(deadline, false, std::move(body));
+}
+
+template <scope_body F>
+auto fail_at(clock::time_point deadline, shield_t, F body)
+    -> task<typename detail::body_task_t<F>::value_type> {
+    return detail::fail(deadline, true, std::move(body));
 }
 
 template <class Rep, class Period, scope_body F>
 auto fail_after(std::chrono::duration<Rep, Period> timeout, F body) {
     return fail_at(deadline_after(timeout), std::move(body));
+}
+
+template <class Rep, class Period, scope_body F>
+auto fail_after(std::chrono::duration<Rep, Period> timeout, shield_t, F body) {
+    return fail_at(deadline_after(timeout), shield, std::move(body));
+}
+
+// Runs `body` in a shielded scope with no deadline and returns its result: nothing
+// outside can cancel it, so it always runs to its end (or its own exception). For short
+// async cleanup; bound anything that may block with move_on_after(t, anyio::shield, body).
+template <task_function F>
+auto shielded(F body) -> task<task_result_t<F>> {
+    cancel_scope scope(shield);
+    if constexpr (std::is_void_v<task_result_t<F>>) {
+        co_await scope.run(std::move(body));
+    } else {
+        // Never empty: only this function could cancel the scope.
+        auto result = co_await scope.run(std::move(body));
+        co_return std::move(*result);
+    }
+}
+
+// Runs `body`; if `cancelled` escapes it, runs `cleanup` shielded and then throws
+// `cancelled` on (see "Async cleanup after a cancellation" at the top of this file).
+// Returns what `body` returns. An exception from `cleanup` replaces the `cancelled`.
+template <task_function Body, task_function Cleanup>
+auto on_cancelled(Body body, Cleanup cleanup) -> task<task_result_t<Body>> {
+    try {
+        co_return co_await std::invoke(body);
+    } catch (const cancelled&) {
+        // Cannot co_await here: leave the handler first.
+    }
+    co_await shielded(std::move(cleanup));
+    throw cancelled{};
+}
+
+// The same, with the cleanup cut short `cleanup_timeout` after it starts (the
+// `cancelled` is still thrown on, not timeout_error).
+template <task_function Body, class Rep, class Period, task_function Cleanup>
+auto on_cancelled(Body body, std::chrono::duration<Rep, Period> cleanup_timeout, Cleanup cleanup)
+    -> task<task_result_t<Body>> {
+    try {
+        co_return co_await std::invoke(body);
+    } catch (const cancelled&) {
+        // Cannot co_await here: leave the handler first.
+    }
+    (void)co_await move_on_after(cleanup_timeout, shield, std::move(cleanup));
+    throw cancelled{};
 }
 
 }  // namespace anyio

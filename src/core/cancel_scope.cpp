@@ -9,7 +9,8 @@ namespace anyio {
 using detail::scope_access;
 using detail::task_state;
 
-cancel_scope::cancel_scope(clock::time_point deadline, bool shield) noexcept : shield_(shield) {
+cancel_scope::cancel_scope(clock::time_point deadline, bool is_shielded) noexcept
+    : shield_(is_shielded) {
     timer_.when = deadline;
     timer_.fire = &on_deadline;
     timer_.context = this;
@@ -85,9 +86,11 @@ void cancel_scope::set_deadline(clock::time_point deadline) {
     }
 }
 
-void cancel_scope::set_shield(bool shield) noexcept {
-    shield_ = shield;
-    if (!shield && active_ && scope_access::chain_cancelled(this)) scope_access::deliver(*this);
+void cancel_scope::set_shield(bool is_shielded) noexcept {
+    shield_ = is_shielded;
+    if (!is_shielded && active_ && scope_access::chain_cancelled(this)) {
+        scope_access::deliver(*this);
+    }
 }
 
 namespace detail {
@@ -119,6 +122,18 @@ bool scope_access::chain_cancelled(const cancel_scope* s) noexcept {
     return false;
 }
 
+clock::time_point scope_access::effective_deadline(const cancel_scope* s) noexcept {
+    // The same walk as chain_cancelled: a scope's own cancellation and deadline count even
+    // when it is shielded; the shield stops the walk after it.
+    clock::time_point earliest = clock::time_point::max();
+    for (; s != nullptr; s = s->parent_) {
+        if (s->cancel_called_) return clock::time_point::min();
+        if (s->timer_.when < earliest) earliest = s->timer_.when;
+        if (s->shield_) break;
+    }
+    return earliest;
+}
+
 void scope_access::deliver(cancel_scope& s) noexcept {
     for (task_state* t = s.tasks_; t != nullptr; t = t->scope_next) {
         if (t->parked != nullptr) t->parked->try_abort();
@@ -133,4 +148,10 @@ bool effectively_cancelled(const task_state& task) noexcept {
 }
 
 }  // namespace detail
+
+clock::time_point current_effective_deadline() {
+    return scope_access::effective_deadline(
+        detail::require_task("current_effective_deadline()").scope);
+}
+
 }  // namespace anyio

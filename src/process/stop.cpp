@@ -9,8 +9,8 @@
 namespace anyio::detail {
 
 task<> stop_process(process& child, std::chrono::milliseconds grace) {
-    cancel_scope shield(clock::time_point::max(), true);
-    co_await shield.run([&]() -> task<> {
+    cancel_scope shielded_scope(clock::time_point::max(), true);
+    co_await shielded_scope.run([&]() -> task<> {
         try {
             if (grace > grace.zero()) {
                 child.terminate();
