@@ -134,7 +134,17 @@ private:
 };
 
 // One or more children of a task group (or its body) failed. Holds every failure, in
-// the order they happened.
+// the order they happened. what() lists every one (a nested group's with its own).
+//
+// C++ has no `except*`; these do its work. Leaves are the failures that are not groups
+// themselves: a nested group (a task group inside a child) is looked through.
+//
+//     try {
+//         co_await anyio::with_task_group(body);
+//     } catch (const anyio::exception_group& group) {
+//         // Handles every timeout; throws an exception_group of whatever else failed.
+//         group.handle<anyio::timeout_error>([](const anyio::timeout_error&) { ++timeouts; });
+//     }
 class exception_group : public std::exception {
 public:
     explicit exception_group(std::vector<std::exception_ptr> errors);
@@ -144,7 +154,74 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return errors_.size(); }
 
+    // Calls visit(leaf) with the std::exception_ptr of every leaf, depth first, in order.
+    template <class F>
+    void for_each_leaf(F&& visit) const {
+        for (const std::exception_ptr& error : errors_) {
+            if (const exception_group* nested = as_group(error)) {
+                nested->for_each_leaf(visit);
+            } else {
+                visit(error);
+            }
+        }
+    }
+
+    // Every leaf, flattened (nested groups looked through), in order.
+    [[nodiscard]] std::vector<std::exception_ptr> leaves() const;
+
+    // The leaves of type E (or derived from it) and the others, each as a flat group;
+    // nullptr where there are none. Python's ExceptionGroup.split, flattened.
+    template <class E>
+    [[nodiscard]] std::pair<std::exception_ptr, std::exception_ptr> split() const {
+        std::vector<std::exception_ptr> matching;
+        std::vector<std::exception_ptr> rest;
+        for_each_leaf([&](const std::exception_ptr& leaf) {
+            (is<E>(leaf) ? matching : rest).push_back(leaf);
+        });
+        return {group_of(std::move(matching)), group_of(std::move(rest))};
+    }
+
+    // Python's `except* E`: calls handle(const E&) for every leaf of type E; then, if other
+    // leaves are left, throws an exception_group of them (what the handler threw instead
+    // propagates at once). Returns normally when every leaf was an E.
+    template <class E, class F>
+    void handle(F&& handle) const {
+        std::vector<std::exception_ptr> rest;
+        for_each_leaf([&](const std::exception_ptr& leaf) {
+            try {
+                std::rethrow_exception(leaf);
+            } catch (const E& error) {
+                handle(error);
+            } catch (...) {
+                rest.push_back(leaf);
+            }
+        });
+        if (!rest.empty()) throw exception_group(std::move(rest));
+    }
+
+    // Whether some leaf is an E.
+    template <class E>
+    [[nodiscard]] bool contains() const {
+        bool found = false;
+        for_each_leaf([&](const std::exception_ptr& leaf) { found = found || is<E>(leaf); });
+        return found;
+    }
+
 private:
+    // The group `error` holds, or nullptr when it holds something else.
+    static const exception_group* as_group(const std::exception_ptr& error) noexcept;
+    static std::exception_ptr group_of(std::vector<std::exception_ptr> errors);
+    template <class E>
+    static bool is(const std::exception_ptr& error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const E&) {
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
     std::vector<std::exception_ptr> errors_;
     std::string message_;
 };

@@ -45,4 +45,26 @@ exception_group::exception_group(std::vector<std::exception_ptr> errors)
     }
 }
 
+const exception_group* exception_group::as_group(const std::exception_ptr& error) noexcept {
+    try {
+        std::rethrow_exception(error);
+    } catch (const exception_group& group) {
+        // The exception object lives as long as `error` does (exception_ptr shares it).
+        return &group;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+std::exception_ptr exception_group::group_of(std::vector<std::exception_ptr> errors) {
+    if (errors.empty()) return nullptr;
+    return std::make_exception_ptr(exception_group(std::move(errors)));
+}
+
+std::vector<std::exception_ptr> exception_group::leaves() const {
+    std::vector<std::exception_ptr> all;
+    for_each_leaf([&](const std::exception_ptr& leaf) { all.push_back(leaf); });
+    return all;
+}
+
 }  // namespace anyio
