@@ -96,22 +96,22 @@ public:
     // Runs fn(args...) in the portal's loop and blocks until it finished: fn may return
     // anyio::task<T> (awaited as a task) or a plain value (called on the loop's thread,
     // inside a task). Returns the value or rethrows (anyio::cancelled included). fn and
-    // args are decay-copied and live until the call finished.
+    // args are decay-copied and live until the call finished; the copies are passed as
+    // rvalues, as std::thread does (a `T&` parameter is a compile error: pass std::ref(x)).
     template <class F, class... Args>
-    requires std::invocable < std::decay_t<F>
-    &, std::decay_t<Args>&... > auto call(F&& fn, Args&&... args)
-                                    -> detail::call_result_t<F, Args...> {
+    requires detail::thread_callable<F, Args...>
+    auto call(F&& fn, Args&&... args) -> detail::call_result_t<F, Args...> {
         auto c = detail::make_thread_call(std::forward<F>(fn), std::forward<Args>(args)...);
         submit(c, "anyio::blocking_portal::call");
         return c->take();
     }
 
     // Starts fn(args...) in the portal's loop and returns at once; the future yields its
-    // outcome and can cancel it.
+    // outcome and can cancel it. Arguments as for call().
     template <class F, class... Args>
-    requires std::invocable < std::decay_t<F>
-    &, std::decay_t<Args>&... > auto start_task_soon(F&& fn, Args&&... args)
-                                    -> portal_future<detail::call_result_t<F, Args...>> {
+    requires detail::thread_callable<F, Args...>
+    auto start_task_soon(F&& fn, Args&&... args)
+        -> portal_future<detail::call_result_t<F, Args...>> {
         auto c = detail::make_thread_call(std::forward<F>(fn), std::forward<Args>(args)...);
         submit(c, "anyio::blocking_portal::start_task_soon");
         return portal_future<detail::call_result_t<F, Args...>>(std::move(c));

@@ -41,9 +41,10 @@ namespace anyio::from_thread {
 
 // Runs fn(args...), a callable returning anyio::task<T>, as a task on the loop and blocks
 // until it finished; returns its T or rethrows. fn and args are decay-copied and live until
-// the task finished.
+// the task finished; the copies are passed as rvalues, as std::thread does (a `T&`
+// parameter is a compile error: pass std::ref(x) to share x).
 template <class F, class... Args>
-requires task_function<std::decay_t<F>, std::decay_t<Args>...>
+requires detail::task_function_of_copies<std::decay_t<F>, std::decay_t<Args>...>
 auto run(F&& fn, Args&&... args) -> detail::call_result_t<F, Args...> {
     auto call = detail::make_thread_call(std::forward<F>(fn), std::forward<Args>(args)...);
     detail::submit_from_worker(call, "anyio::from_thread::run");
@@ -52,12 +53,11 @@ auto run(F&& fn, Args&&... args) -> detail::call_result_t<F, Args...> {
 
 // Runs the plain function fn(args...) on the loop's thread (inside a task, so it may use
 // everything loop-thread-only) and blocks until it returned; returns its value or rethrows.
+// Arguments as for run.
 template <class F, class... Args>
-requires std::invocable < std::decay_t<F>
-&, std::decay_t<Args>&... >
-       &&(!task_function<std::decay_t<F>, std::decay_t<Args>...>)auto run_sync(F&& fn,
-                                                                               Args&&... args)
-             -> detail::call_result_t<F, Args...> {
+requires detail::thread_callable<F, Args...> &&
+    (!detail::task_function_of_copies<std::decay_t<F>, std::decay_t<Args>...>)auto run_sync(
+        F&& fn, Args&&... args) -> detail::call_result_t<F, Args...> {
     auto call = detail::make_thread_call(std::forward<F>(fn), std::forward<Args>(args)...);
     detail::submit_from_worker(call, "anyio::from_thread::run_sync");
     return call->take();

@@ -43,11 +43,12 @@ namespace detail {
 // What one connection's child task calls: the shared handler, with the stream stored among
 // the child's arguments (so a handler taking it by reference keeps a valid stream for as
 // long as it runs). Not a coroutine itself: the child's body is the handler's own task, so
-// a connection costs no wrapper frame.
+// a connection costs no wrapper frame. start_soon passes the stored stream as an rvalue; a
+// handler taking socket_stream& gets it as an lvalue: the stream is the child's own.
 template <class F>
 struct connection_call {
     std::shared_ptr<F> handler;
-    auto operator()(socket_stream& stream) const {
+    auto operator()(socket_stream&& stream) const {
         if constexpr (std::is_invocable_v<F&, socket_stream&&>) {
             return std::invoke(*handler, std::move(stream));
         } else {

@@ -14,7 +14,9 @@
 
 #include <coroutine>
 #include <exception>
+#include <functional>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -235,5 +237,92 @@ concept task_function =
 
 template <class F, class... Args>
 using task_result_t = typename std::invoke_result_t<F&, Args&...>::value_type;
+
+// How an API that keeps a callable and its arguments for later (task_group::start_soon and
+// start, to_thread::run_sync, from_thread::run / run_sync, blocking_portal::call and
+// start_task_soon) calls it: like std::thread. The callable and each argument are
+// decay-copied when the API is called, and each copy is handed to the callable as an
+// rvalue when it runs (once). So a parameter `T&` cannot bind a copy: the function would
+// change the copy and the caller would never see it. std::ref(x) shares x (its
+// std::reference_wrapper converts to T&); `T`, `const T&` and `T&&` get the copy, which
+// lives as long as the call, so a coroutine may keep a reference to it.
+//
+// The concepts below take the stored types: F and S... as kept (decayed); an S that is an
+// lvalue reference is an argument the API itself passes as an lvalue (task_status&).
+namespace detail {
+template <class F, class... S>
+concept invocable_with_copies = std::is_invocable_v<F&, S...>;
+
+// Callable with the copies as lvalues but not as rvalues: a copy would bind to a non-const
+// reference parameter. The APIs' constraints admit this case, so that
+// check_argument_copies' message is what the user reads instead of a failed constraint.
+template <class F, class... S>
+concept copy_binds_to_reference = !invocable_with_copies<F, S...> && std::is_invocable_v<F&, S&...>;
+
+// The constraint: callable with the copies, or failing only by copy_binds_to_reference.
+template <class F, class... S>
+concept callable_with_copies = invocable_with_copies<F, S...> || copy_binds_to_reference<F, S...>;
+
+// What calling the copies yields (with lvalues in the rejected case, for the signature's
+// sake: check_argument_copies stops the compilation there).
+template <class F, class... S>
+struct copies_invoke_result : std::invoke_result<F&, S&...> {};
+template <class F, class... S>
+requires invocable_with_copies<F, S...>
+struct copies_invoke_result<F, S...> : std::invoke_result<F&, S...> {
+};
+template <class F, class... S>
+using copies_invoke_result_t = typename copies_invoke_result<F, S...>::type;
+
+// Callables that produce a task when called with the copies.
+template <class F, class... S>
+concept task_function_of_copies =
+    callable_with_copies<F, S...> && is_task_v<copies_invoke_result_t<F, S...>>;
+
+// An argument as it would arrive if std::ref's wrapper were unwrapped (it is not: a
+// wrapper converts to T& only where a parameter asks for exactly T&).
+template <class S>
+struct unwrapped_copy {
+    using type = S;
+};
+template <class T>
+struct unwrapped_copy<std::reference_wrapper<T>> {
+    using type = T&;
+};
+
+// The copy_binds_to_reference case that comes from a std::ref passed to a deduced
+// parameter (`auto&`), which the wrapper itself cannot bind to: a message of its own.
+template <class F, class... S>
+concept wrapper_to_deduced_parameter = copy_binds_to_reference<F, S...> &&
+    std::is_invocable_v<F&, typename unwrapped_copy<S>::type...>;
+
+// Stops the compilation with a readable message in the copy_binds_to_reference case; the
+// caller skips its body when this returns false, so no further errors follow.
+template <class F, class... S>
+constexpr bool check_argument_copies() {
+    if constexpr (wrapper_to_deduced_parameter<F, S...>) {
+        static_assert(!wrapper_to_deduced_parameter<F, S...>,
+                      "anyio: a std::ref(x) argument reaches a deduced reference parameter "
+                      "(auto&), which cannot take its std::reference_wrapper (as with "
+                      "std::thread, the wrapper converts to T& only for a parameter of type "
+                      "T&): name the parameter's type, or take the wrapper and call .get().");
+    } else {
+        static_assert(!copy_binds_to_reference<F, S...>,
+                      "anyio: an argument binds to a non-const reference parameter. The task "
+                      "gets its own copy of each argument (as std::thread does), so pass "
+                      "std::ref(x) to share x, or take the parameter by value or by const "
+                      "reference.");
+    }
+    return !copy_binds_to_reference<F, S...>;
+}
+
+// fn(copies...), each copy moved out of `copies` (a tuple). Once per tuple.
+template <class F, class Tuple>
+decltype(auto) invoke_with_copies(F& fn, Tuple& copies) {
+    return std::apply(
+        [&fn](auto&... copy) -> decltype(auto) { return std::invoke(fn, std::move(copy)...); },
+        copies);
+}
+}  // namespace detail
 
 }  // namespace anyio

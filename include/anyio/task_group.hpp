@@ -13,15 +13,22 @@
 // failure. The parent never leaves before all children finished, even when it is itself
 // cancelled (it then cancels the children and keeps waiting).
 //
-// Lifetime trap: start_soon copies (decays) its arguments into the child, but a coroutine
-// lambda that captures by reference still refers to the caller's frame. Capture only what
-// outlives the group (the group's body frame does: children finish before it ends).
+// Arguments, as with std::thread: start_soon(fn, args...) and start() copy (decay) fn and
+// each argument into the child and pass the copies to fn as rvalues. A parameter `T&` is a
+// compile error (fn would change its own copy, unseen by the caller); pass std::ref(x) to
+// share x. A `const T&` or `T&&` parameter refers to the child's copy, which lives as long
+// as the child.
+//
+// Lifetime trap: a coroutine lambda that captures by reference still refers to the caller's
+// frame. Capture only what outlives the group (the group's body frame does: children finish
+// before it ends).
 
 #include <anyio/cancel_scope.hpp>
 #include <anyio/detail/runtime.hpp>
 #include <anyio/exceptions.hpp>
 #include <anyio/task.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -62,14 +69,15 @@ task<void> discard_value(task<T> t) {
 }
 
 // fn(args...) with the decayed arguments stored beside the task's state: they live as long
-// as the child runs, so a coroutine taking them by reference stays valid.
+// as the child runs, so a coroutine taking them by const or rvalue reference stays valid.
+// The body is made once, so the arguments are moved into the call (as std::thread).
 template <class F, class... Args>
 struct child_invocation final : child_task {
     template <class G, class... A>
     explicit child_invocation(G&& g, A&&... a)
         : fn(std::forward<G>(g)), args(std::forward<A>(a)...) {}
     task<void> make_body() override {
-        auto body = std::apply(fn, args);
+        auto body = invoke_with_copies(fn, args);
         if constexpr (std::is_same_v<decltype(body), task<void>>) {
             return body;
         } else {
@@ -209,19 +217,24 @@ public:
     // The scope the body and every child run in; cancel it to stop them all.
     [[nodiscard]] anyio::cancel_scope& cancel_scope() noexcept { return scope_; }
 
-    // Starts fn(args...) as a new child task. The arguments are decay-copied into the
-    // child (pass std::ref to share). Not a checkpoint; the child runs from the next
-    // scheduling round. Loop thread only.
+    // Starts fn(args...) as a new child task. fn and the arguments are decay-copied into
+    // the child and the copies passed as rvalues (see the top of this file: pass std::ref
+    // to share). Not a checkpoint; the child runs from the next scheduling round. Loop
+    // thread only.
     template <class F, class... Args>
-    requires task_function<std::decay_t<F>, std::decay_t<Args>...>
+    requires detail::task_function_of_copies<std::decay_t<F>, std::decay_t<Args>...>
     void start_soon(F&& fn, Args&&... args) {
-        core_.spawn(detail::make_child(std::forward<F>(fn), std::forward<Args>(args)...), scope_);
+        if constexpr (detail::check_argument_copies<std::decay_t<F>, std::decay_t<Args>...>()) {
+            core_.spawn(detail::make_child(std::forward<F>(fn), std::forward<Args>(args)...),
+                        scope_);
+        }
     }
 
     // Starts fn(status, args...) as a child and waits until it calls status.started(value);
-    // returns that value. If the child fails or ends before that, start() throws its
-    // exception (a std::runtime_error if it just returned); the group is not affected.
-    // A checkpoint: cancelling the caller cancels the child that has not started yet.
+    // returns that value. fn and args are copied as by start_soon; status is an lvalue. If the
+    // child fails or ends before that, start() throws its exception (a std::runtime_error if it
+    // just returned); the group is not affected. A checkpoint: cancelling the caller cancels the
+    // child that has not started yet.
     template <class F, class... Args,
               class T = typename detail::status_param<std::decay_t<F>>::type>
     task<T> start(F fn, Args... args);
@@ -233,6 +246,8 @@ public:
 
 private:
     task_group() = default;
+    template <class T, class F, class... Args>
+    task<T> start_child(F fn, Args... args);
     template <class T, class F, class... Args>
     static task<void> starter(std::shared_ptr<detail::start_state<T>> state, F fn, Args... args);
 
@@ -247,8 +262,9 @@ task<void> task_group::starter(std::shared_ptr<detail::start_state<T>> state, F 
     task_status<T> status(state);
     std::exception_ptr error;
     try {
+        // Runs once: the copies are moved into the call, as in start_soon.
         co_await before_start.run(
-            [&]() -> task<void> { co_await std::invoke(fn, status, args...); });
+            [&]() -> task<void> { co_await std::invoke(fn, status, std::move(args)...); });
     } catch (const cancelled&) {
         if (state->value) throw;  // after started(): an ordinary cancelled child
     } catch (...) {
@@ -266,6 +282,18 @@ task<void> task_group::starter(std::shared_ptr<detail::start_state<T>> state, F 
 
 template <class F, class... Args, class T>
 task<T> task_group::start(F fn, Args... args) {
+    static_assert(detail::task_function_of_copies<F, task_status<T>&, Args...>,
+                  "anyio::task_group::start: fn(task_status<T>&, args...) must return a task");
+    // Checked here, outside the coroutine, so that a failed check is the only error.
+    if constexpr (detail::check_argument_copies<F, task_status<T>&, Args...>()) {
+        return start_child<T>(std::move(fn), std::move(args)...);
+    } else {
+        std::abort();
+    }
+}
+
+template <class T, class F, class... Args>
+task<T> task_group::start_child(F fn, Args... args) {
     auto state = std::make_shared<detail::start_state<T>>();
     core_.spawn(detail::make_child(&task_group::starter<T, F, Args...>, state, std::move(fn),
                                    std::move(args)...),

@@ -18,6 +18,7 @@
 #include <anyio/task.hpp>
 
 #include <concepts>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -112,6 +113,7 @@ public:
     explicit worker_call(G&& g, A&&... a) : fn_(std::forward<G>(g)), args_(std::forward<A>(a)...) {}
 
 private:
+    // Runs once: the copies are moved into the call (as std::thread).
     void invoke() override { this->slot_.fill(fn_, args_); }
 
     F fn_;
@@ -125,16 +127,20 @@ task<R> await_worker(std::shared_ptr<worker_result<R>> job, to_thread::run_sync_
 }
 
 template <class F, class... Args>
-concept worker_function = std::invocable < std::decay_t<F>
-&, std::decay_t<Args>&... > &&!std::same_as<std::decay_t<F>, to_thread::run_sync_options>;
+concept worker_function = callable_with_copies<std::decay_t<F>, std::decay_t<Args>...> &&
+    !std::same_as<std::decay_t<F>, to_thread::run_sync_options>;
+
+template <class F, class... Args>
+using worker_result_t = copies_invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
 
 }  // namespace anyio::detail
 
 namespace anyio::to_thread {
 
 // Runs fn(args...) in a worker thread and returns its result, or rethrows its exception
-// in the awaiting task. fn and args are decay-copied when run_sync is called (pass
-// std::ref to share) and invoked as lvalues in the worker, like task_group::start_soon.
+// in the awaiting task. fn and args are decay-copied when run_sync is called and the
+// copies passed to fn as rvalues in the worker, as std::thread does: a `T&` parameter is a
+// compile error, pass std::ref(x) to share x (like task_group::start_soon).
 //
 // A checkpoint: taking the limiter's token is, and cancellation while waiting for the
 // token throws `cancelled` (the function never runs). Once the function runs, see
@@ -143,21 +149,24 @@ namespace anyio::to_thread {
 template <class F, class... Args>
 requires detail::worker_function<F, Args...>
 [[nodiscard]] auto run_sync(run_sync_options options, F&& fn, Args&&... args)
-    -> task<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>> {
-    using result_t = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>;
+    -> task<detail::worker_result_t<F, Args...>> {
+    using result_t = detail::worker_result_t<F, Args...>;
     static_assert(!std::is_reference_v<result_t>,
                   "anyio::to_thread::run_sync: return a value (or a pointer), not a reference");
-    std::shared_ptr<detail::worker_result<result_t>> job =
-        std::make_shared<detail::worker_call<result_t, std::decay_t<F>, std::decay_t<Args>...>>(
-            std::forward<F>(fn), std::forward<Args>(args)...);
-    return detail::await_worker(std::move(job), options);
+    if constexpr (detail::check_argument_copies<std::decay_t<F>, std::decay_t<Args>...>()) {
+        std::shared_ptr<detail::worker_result<result_t>> job =
+            std::make_shared<detail::worker_call<result_t, std::decay_t<F>, std::decay_t<Args>...>>(
+                std::forward<F>(fn), std::forward<Args>(args)...);
+        return detail::await_worker(std::move(job), options);
+    } else {
+        std::abort();
+    }
 }
 
 // run_sync with the default options: the loop's default limiter, not abandoned on cancel.
 template <class F, class... Args>
 requires detail::worker_function<F, Args...>
-[[nodiscard]] auto run_sync(F&& fn, Args&&... args)
-    -> task<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>> {
+[[nodiscard]] auto run_sync(F&& fn, Args&&... args) -> task<detail::worker_result_t<F, Args...>> {
     return run_sync(run_sync_options{}, std::forward<F>(fn), std::forward<Args>(args)...);
 }
 

@@ -33,8 +33,9 @@ inline anyio::task<std::string> receive_line(anyio::byte_stream& stream) {
     co_return co_await receive_line(stream, pending);
 }
 
-// Sends back every byte until the peer ends its side, then ends ours. (By reference, so it
-// also works with task_group::start_soon, which passes its stored arguments as lvalues.)
+// Sends back every byte until the peer ends its side, then ends ours. By reference, for
+// callers that keep the stream; socket_listener::serve hands a handler taking
+// socket_stream& the connection's own stream.
 inline anyio::task<> echo(anyio::socket_stream& stream) {
     char buffer[4096];
     for (;;) {

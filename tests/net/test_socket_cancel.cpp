@@ -149,7 +149,12 @@ TEST(SocketCancel, CancelledAcceptsLoseNoConnection) {
                     continue;
                 }
                 ++accepted;
-                tg.start_soon(anyio_test::echo, std::move(stream));
+                // The child owns the stream (echo takes it by reference).
+                tg.start_soon(
+                    [](anyio::socket_stream own) -> anyio::task<> {
+                        co_await anyio_test::echo(own);
+                    },
+                    std::move(stream));
             }
         });
         EXPECT_EQ(answered, clients);

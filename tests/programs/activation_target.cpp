@@ -30,9 +30,9 @@ std::string leftover_variables() {
     return names;
 }
 
-// One connection: a reply per line until the client ends its side. (By reference: the
-// child keeps its arguments and passes them as lvalues.)
-anyio::task<> answer(anyio::socket_stream& stream, const std::string& name) {
+// One connection: a reply per line until the client ends its side. The stream is moved in;
+// `name` refers to the child's own copy, which lives as long as the child.
+anyio::task<> answer(anyio::socket_stream stream, const std::string& name) {
     std::string pending;
     char buffer[4096];
     for (;;) {

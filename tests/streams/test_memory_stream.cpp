@@ -140,7 +140,7 @@ TEST(MemoryStream, ManyItemsBetweenProducersAndConsumersInTaskGroups) {
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             for (int c = 0; c < 3; ++c) {
                 tg.start_soon(
-                    [&seen, &per_consumer](anyio::memory_object_receive_stream<int>& rx,
+                    [&seen, &per_consumer](anyio::memory_object_receive_stream<int> rx,
                                            int me) -> anyio::task<> {
                         for (;;) {
                             int item = 0;
@@ -160,7 +160,7 @@ TEST(MemoryStream, ManyItemsBetweenProducersAndConsumersInTaskGroups) {
             co_await anyio::with_task_group([&](anyio::task_group& producers_tg) -> anyio::task<> {
                 for (int p = 0; p < producers; ++p) {
                     producers_tg.start_soon(
-                        [](anyio::memory_object_send_stream<int>& tx, int me) -> anyio::task<> {
+                        [](anyio::memory_object_send_stream<int> tx, int me) -> anyio::task<> {
                             for (int i = 0; i < per_producer; ++i) {
                                 co_await tx.send(me * per_producer + i);
                             }

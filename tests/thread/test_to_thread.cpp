@@ -148,13 +148,13 @@ TEST(ToThread, RunsOnAnotherThread) {
 }
 
 // Arguments are copied when run_sync is called (the task is lazy); the function gets the
-// copies as lvalues, move-only ones by reference.
+// copies as rvalues, so a move-only one is moved into a by-value parameter.
 TEST(ToThread, ArgumentsAreCopiedAtTheCall) {
     std::string got;
     run_guarded([&]() -> anyio::task<> {
         std::string text = "original";
         auto pending = anyio::to_thread::run_sync(
-            [](const std::string& s, std::unique_ptr<int>& p) { return s + std::to_string(*p); },
+            [](const std::string& s, std::unique_ptr<int> p) { return s + std::to_string(*p); },
             text, std::make_unique<int>(1));
         text = "changed";
         got = co_await std::move(pending);

@@ -34,10 +34,10 @@ public:
     void set(U&& value) {
         value_.emplace(std::forward<U>(value));
     }
-    // Stores fn(args...), the stored arguments passed as lvalues.
+    // Stores fn(args...), the stored arguments moved into the call (invoke_with_copies).
     template <class F, class Tuple>
     void fill(F& fn, Tuple& args) {
-        value_.emplace(std::apply(fn, args));
+        value_.emplace(invoke_with_copies(fn, args));
     }
     T take() { return std::move(*value_); }
 
@@ -49,21 +49,22 @@ class result_slot<void> {
 public:
     template <class F, class Tuple>
     void fill(F& fn, Tuple& args) {
-        std::apply(fn, args);
+        invoke_with_copies(fn, args);
     }
     void take() const noexcept {}
 };
 
 // What fn(args...) yields when run by a loop for another thread: the task's value for a
 // function returning anyio::task<T>, else the plain return value.
+// F and Args are the stored (decayed) types, called as invoke_with_copies does.
 template <class F, class... Args>
 struct call_result {
-    using type = std::invoke_result_t<F&, Args&...>;
+    using type = copies_invoke_result_t<F, Args...>;
 };
 template <class F, class... Args>
-requires task_function<F, Args...>
+requires task_function_of_copies<F, Args...>
 struct call_result<F, Args...> {
-    using type = task_result_t<F, Args...>;
+    using type = typename copies_invoke_result_t<F, Args...>::value_type;
 };
 template <class F, class... Args>
 using call_result_t = typename call_result<std::decay_t<F>, std::decay_t<Args>...>::type;
@@ -138,14 +139,15 @@ public:
     explicit thread_call(G&& g, A&&... a) : fn_(std::forward<G>(g)), args_(std::forward<A>(a)...) {}
 
 private:
-    // Like task_group::start_soon: fn and args are invoked as lvalues, and live as long as
-    // the call, so a coroutine taking them by reference stays valid.
+    // Like task_group::start_soon: the copies of the arguments are moved into the call
+    // (it runs once) and live as long as the call, so a coroutine taking them by const or
+    // rvalue reference stays valid.
     task<void> invoke() override {
-        if constexpr (task_function<F, Args...>) {
+        if constexpr (task_function_of_copies<F, Args...>) {
             if constexpr (std::is_void_v<T>) {
-                co_await std::apply(fn_, args_);
+                co_await invoke_with_copies(fn_, args_);
             } else {
-                this->slot_.set(co_await std::apply(fn_, args_));
+                this->slot_.set(co_await invoke_with_copies(fn_, args_));
             }
         } else {
             this->slot_.fill(fn_, args_);
@@ -157,14 +159,25 @@ private:
     std::tuple<Args...> args_;
 };
 
+// Callable by a thread_call: fn(args...) with the copies (or failing only because a copy
+// would bind to a non-const reference, which make_thread_call reports).
 template <class F, class... Args>
-auto make_thread_call(F&& fn, Args&&... args) {
+concept thread_callable = callable_with_copies<std::decay_t<F>, std::decay_t<Args>...>;
+
+// Null, after a failed check_argument_copies (the message is then the only error).
+template <class F, class... Args>
+auto make_thread_call(F&& fn, Args&&... args)
+    -> std::shared_ptr<thread_result<call_result_t<F, Args...>>> {
     using result_t = call_result_t<F, Args...>;
     static_assert(!std::is_reference_v<result_t>,
                   "anyio: a function run on a loop for another thread must return a value "
                   "(or a pointer), not a reference");
-    return std::make_shared<thread_call<result_t, std::decay_t<F>, std::decay_t<Args>...>>(
-        std::forward<F>(fn), std::forward<Args>(args)...);
+    if constexpr (check_argument_copies<std::decay_t<F>, std::decay_t<Args>...>()) {
+        return std::make_shared<thread_call<result_t, std::decay_t<F>, std::decay_t<Args>...>>(
+            std::forward<F>(fn), std::forward<Args>(args)...);
+    } else {
+        return nullptr;
+    }
 }
 
 }  // namespace anyio::detail
