@@ -18,6 +18,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -56,7 +57,35 @@ struct connection_call {
         }
     }
 };
+
+// Per-connection isolation: the handler's std::exception goes to the hook, with the
+// peer's address, instead of failing the group. A wrapper coroutine, so it costs a frame
+// per connection that plain serve() does not pay.
+template <class F, class OnError>
+struct isolated_connection_call {
+    std::shared_ptr<F> handler;
+    std::shared_ptr<OnError> on_error;
+    task<> operator()(socket_stream&& stream) const {
+        const socket_address peer = stream.remote_address();
+        std::exception_ptr failure;
+        try {
+            // Named first: g++ 12 destroys a temporary with a destructor twice when it is
+            // created inside the co_await expression.
+            const connection_call<F> call{handler};
+            auto body = call(std::move(stream));
+            co_await std::move(body);
+        } catch (const std::exception&) {
+            failure = std::current_exception();
+        }
+        if (failure) (*on_error)(peer, failure);
+    }
+};
 }  // namespace detail
+
+// What serve(handler, on_error) calls when one connection's handler throws a
+// std::exception: the peer's address and the exception.
+template <class H>
+concept connection_error_hook = std::invocable<H&, const socket_address&, std::exception_ptr>;
 
 class socket_listener {
 public:
@@ -87,6 +116,12 @@ public:
     // open connections finish; cancelling serve cancels the handlers too.
     template <connection_handler F>
     [[nodiscard]] task<> serve(F handler);
+    // Same, with each connection isolated: a handler's std::exception ends that connection
+    // only (its stream closes) and goes to on_error(peer_address, exception) instead of
+    // failing the group; the other connections and the accepting go on. Cancellation
+    // still propagates. An exception thrown by on_error itself fails the group.
+    template <connection_handler F, connection_error_hook H>
+    [[nodiscard]] task<> serve(F handler, H on_error);
 
     // Stops listening: new connections are refused, a task blocked in accept() wakes with
     // closed_resource_error, a UNIX listener removes its socket file. Idempotent. close()
@@ -148,6 +183,13 @@ task<> socket_listener::serve(F handler, task_group& group) {
         }
         group.start_soon(detail::connection_call<F>{shared}, std::move(stream));
     }
+}
+
+template <connection_handler F, connection_error_hook H>
+task<> socket_listener::serve(F handler, H on_error) {
+    auto isolated = detail::isolated_connection_call<F, H>{
+        std::make_shared<F>(std::move(handler)), std::make_shared<H>(std::move(on_error))};
+    co_await serve(std::move(isolated));
 }
 
 template <connection_handler F>

@@ -187,6 +187,45 @@ TEST(Serve, AHandlerFailureFailsTheGroupAndStopsServing) {
     });
 }
 
+TEST(Serve, WithAnErrorHookAFailingHandlerEndsOnlyItsConnection) {
+    run_guarded([]() -> anyio::task<> {
+        auto listener = co_await anyio::create_tcp_listener("127.0.0.1", 0);
+        std::vector<std::string> reported;
+        auto handler = [](anyio::socket_stream client) -> anyio::task<> {
+            const std::string line = co_await anyio_test::receive_line(client);
+            if (line == "fail") throw std::runtime_error("bad request");
+            co_await client.send(line + "\n");
+        };
+        auto on_error = [&](const anyio::socket_address& peer, std::exception_ptr error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::runtime_error& e) {
+                reported.push_back(std::string(e.what()) + " from " + peer.host());
+            }
+        };
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> { co_await listener.serve(handler, on_error); });
+            auto failing = co_await anyio::connect_tcp("127.0.0.1", listener.port());
+            co_await failing.send("fail\n");
+            // The failed connection is closed: its client sees the end of the stream.
+            bool ended = false;
+            try {
+                (void)co_await failing.receive();
+            } catch (const anyio::end_of_stream&) {
+                ended = true;
+            }
+            EXPECT_TRUE(ended);
+            // And the server goes on serving others.
+            const std::string echoed = co_await round_trip(listener.port(), "still here");
+            EXPECT_EQ(echoed, "still here");
+            co_await listener.aclose();
+        });
+        EXPECT_EQ(reported.size(), 1U);
+        if (reported.size() != 1U) co_return;
+        EXPECT_EQ(reported[0], "bad request from 127.0.0.1");
+    });
+}
+
 TEST(Serve, CancellingServeCancelsItsHandlers) {
     run_guarded([]() -> anyio::task<> {
         auto listener = co_await anyio::create_tcp_listener("127.0.0.1", 0);
