@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -59,6 +60,22 @@ anyio::task<> until(const std::function<bool()>& done) {
         co_await anyio::sleep(1ms);
 }
 
+// Runs the service's lifecycle around `body` on a new loop.
+void run_service(anyio::service& service, std::function<anyio::task<>(anyio::service&)> body) {
+    anyio::run([&]() -> anyio::task<> { co_await service.run(std::move(body)); });
+}
+
+// Waits for an hour (a connection that never ends, a slow startup step): only a
+// cancellation ends it, and `cancelled` records that it did.
+anyio::task<> wait_until_cancelled(bool& cancelled) {
+    try {
+        co_await anyio::sleep(1h);
+    } catch (const anyio::cancelled&) {
+        cancelled = true;
+        throw;
+    }
+}
+
 bool starts_with(const std::string& text, const std::string& prefix) {
     return text.rfind(prefix, 0) == 0;
 }
@@ -79,7 +96,7 @@ TEST(ServiceLifecycle, ReadyGoesOutWhenTheProgramSaysSoAndStoppingAtTheStopSigna
             EXPECT_TRUE(s.is_stopping());
             EXPECT_FALSE(s.is_ready());
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_EQ(service.stop_signal(), SIGTERM);
         EXPECT_FALSE(service.drain_cut_short());
         const std::vector<std::string> sent = messages(manager);
@@ -111,7 +128,7 @@ TEST(ServiceLifecycle, ReloadIsReloadingWithTheMonotonicTimeThenReady) {
             after = monotonic_usec();
             s.request_stop();
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_EQ(configuration, 2);
         const std::vector<std::string> sent = messages(manager);
         ASSERT_EQ(sent.size(), 4U);
@@ -139,7 +156,7 @@ TEST(ServiceLifecycle, AFailedReloadKeepsServingAndSaysWhyInTheStatus) {
             });
             s.request_stop();
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_EQ(service.reloads(), 0U);
         const std::vector<std::string> sent = messages(manager);
         ASSERT_EQ(sent.size(), 4U);
@@ -170,7 +187,7 @@ TEST(ServiceLifecycle, AReloadSignalBeforeReadyIsDoneRightAfterIt) {
             co_await until([&] { return s.reloads() == 1; });
             s.request_stop();
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_EQ(reloads_seen, 1);
         const std::vector<std::string> sent = messages(manager);
         ASSERT_GE(sent.size(), 3U);
@@ -194,7 +211,7 @@ TEST(ServiceLifecycle, ADrainThatMakesProgressExtendsTheStopTimeout) {
                 s.note_progress();
             }
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_FALSE(service.drain_cut_short());
         const std::vector<std::string> sent = messages(manager);
         int extensions = 0;
@@ -215,14 +232,9 @@ TEST(ServiceLifecycle, AStuckDrainGetsNoExtensionAndIsCutAtTheGracePeriod) {
         auto body = [&](anyio::service& s) -> anyio::task<> {
             s.ready();
             s.request_stop();
-            try {
-                co_await anyio::sleep(1h);  // a connection that never ends
-            } catch (const anyio::cancelled&) {
-                cleaned_up = true;
-                throw;
-            }
+            co_await wait_until_cancelled(cleaned_up);  // a connection that never ends
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_TRUE(cleaned_up);
         EXPECT_TRUE(service.drain_cut_short());
         for (const std::string& text : messages(manager)) {
@@ -248,7 +260,7 @@ TEST(ServiceLifecycle, TheAcceptDelayKeepsAcceptingWhileNotReadyThenStops) {
             co_await until([&] { return stopped_accepting; });
             EXPECT_GE(anyio::current_time() - signalled, 200ms);
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_TRUE(stopped_accepting);
     });
 }
@@ -268,7 +280,7 @@ TEST(ServiceLifecycle, ASecondStopRequestSkipsTheDelayAndTheGrace) {
             ::kill(::getpid(), SIGTERM);
             co_await anyio::sleep(1h);
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_TRUE(service.drain_cut_short());
         EXPECT_TRUE(stopped_accepting) << "the listeners still close";
     });
@@ -283,14 +295,9 @@ TEST(ServiceLifecycle, AStopBeforeReadyCancelsTheStartupAtOnce) {
         bool startup_cancelled = false;
         auto body = [&](anyio::service&) -> anyio::task<> {
             ::kill(::getpid(), SIGTERM);
-            try {
-                co_await anyio::sleep(1h);  // a startup step that waits (a slow dependency)
-            } catch (const anyio::cancelled&) {
-                startup_cancelled = true;
-                throw;
-            }
+            co_await wait_until_cancelled(startup_cancelled);  // a slow startup step
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_TRUE(startup_cancelled);
         EXPECT_TRUE(service.drain_cut_short());
         const std::vector<std::string> sent = messages(manager);
@@ -306,8 +313,7 @@ TEST(ServiceLifecycle, ABodyThatFailsReportsStatusAndErrno) {
             throw std::system_error(EADDRINUSE, std::generic_category(), "bind 0.0.0.0:80");
             co_return;
         };
-        EXPECT_THROW(anyio::run([&]() -> anyio::task<> { co_await service.run(body); }),
-                     std::system_error);
+        EXPECT_THROW(run_service(service, body), std::system_error);
         const std::vector<std::string> sent = messages(manager);
         ASSERT_EQ(sent.size(), 1U);
         EXPECT_TRUE(starts_with(sent[0], "STATUS=failed: bind 0.0.0.0:80")) << sent[0];
@@ -325,7 +331,7 @@ TEST(ServiceLifecycle, TheWatchdogPingsWhenTheManagerAsks) {
             co_await anyio::sleep(100ms);
             s.request_stop();
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         int pings = 0;
         for (const std::string& text : messages(manager))
             pings += text == "WATCHDOG=1" ? 1 : 0;
@@ -344,7 +350,7 @@ TEST(ServiceLifecycle, AManagerThatWentAwayDoesNotStopTheService) {
             co_await until([&] { return s.is_stopping(); });
             drained = true;
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_TRUE(drained);
         EXPECT_NE(service.last_notify_error(), "");
     });
@@ -367,7 +373,7 @@ TEST(ServiceLifecycle, WithoutAManagerEverythingStillWorks) {
             ::kill(::getpid(), SIGINT);
             co_await until([&] { return s.is_stopping(); });
         };
-        anyio::run([&]() -> anyio::task<> { co_await service.run(body); });
+        run_service(service, body);
         EXPECT_TRUE(reloaded);
         EXPECT_EQ(service.stop_signal(), SIGINT);
         EXPECT_EQ(service.last_notify_error(), "");
