@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite under every preset: dev (ASan+UBSan), release,
-# tsan (g++ 12's ThreadSanitizer), tsan-clang (clang 19's) and clang (clang 14).
+# tsan (g++ 12's ThreadSanitizer), tsan-clang (clang 19's), clang (clang 14) and asan-clang
+# (clang 19, ASan+UBSan).
 # Usage: scripts/run_tests.sh [preset...]
 #
 # Every preset runs even when an earlier one failed. The output ends with one line per
@@ -11,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 scripts/install_deps.sh || exit 2
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(dev release tsan tsan-clang clang)
+[ ${#presets[@]} -gt 0 ] || presets=(dev release tsan tsan-clang clang asan-clang)
 
 summary=()
 failed=0

@@ -47,6 +47,7 @@
 // Never swallow the `cancelled`: the code after the cleanup would run inside a cancelled
 // scope, and its first checkpoint would throw again anyway.
 
+#include <anyio/detail/awaited_callable.hpp>
 #include <anyio/detail/runtime.hpp>
 #include <anyio/exceptions.hpp>
 #include <anyio/task.hpp>
@@ -131,13 +132,21 @@ public:
 
     // Runs `body` (called with this scope, or with nothing) inside the scope; returns its
     // result, or an empty optional / false if this scope's cancellation cut it short.
-    // Exceptions other than this scope's own `cancelled` propagate.
-    template <scope_body F>
-    auto run(F body)
-        -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type>;
+    // Exceptions other than this scope's own `cancelled` propagate. `body` is decay-copied
+    // and lives until the returned task finished.
+    template <class F>
+    requires scope_body<std::decay_t<F>>
+    auto run(F&& body) -> task<typename detail::scope_result<
+        typename detail::body_task_t<std::decay_t<F>>::value_type>::type> {
+        detail::check_awaited_callable<F>();
+        return run_body(std::decay_t<F>(std::forward<F>(body)));
+    }
 
 private:
     friend struct detail::scope_access;
+    template <scope_body F>
+    auto run_body(F body)
+        -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type>;
     void enter(const char* what);
     void exit() noexcept;
     static void on_deadline(detail::timer_node& node) noexcept;
@@ -162,6 +171,12 @@ struct scope_access {
     static void enter(cancel_scope& s, const char* what) { s.enter(what); }
     static void exit(cancel_scope& s) noexcept { s.exit(); }
     static void mark_caught(cancel_scope& s) noexcept { s.cancelled_caught_ = true; }
+    // cancel_scope::run without the check for temporaries: for callers that hold the body
+    // already (a copy in their own frame).
+    template <scope_body F>
+    static auto run_body(cancel_scope& s, F body) {
+        return s.run_body(std::move(body));
+    }
     static cancel_scope* parent(const cancel_scope& s) noexcept { return s.parent_; }
     static void add_task(cancel_scope& s, task_state& t) noexcept;
     static void remove_task(cancel_scope& s, task_state& t) noexcept;
@@ -175,7 +190,7 @@ struct scope_access {
 }  // namespace detail
 
 template <scope_body F>
-auto cancel_scope::run(F body)
+auto cancel_scope::run_body(F body)
     -> task<typename detail::scope_result<typename detail::body_task_t<F>::value_type>::type> {
     using value_t = typename detail::body_task_t<F>::value_type;
     enter("cancel_scope::run");
@@ -211,14 +226,14 @@ using scope_run_t = task<typename scope_result<typename body_task_t<F>::value_ty
 template <scope_body F>
 auto move_on(clock::time_point deadline, bool is_shielded, F body) -> scope_run_t<F> {
     cancel_scope scope(deadline, is_shielded);
-    co_return co_await scope.run(std::move(body));
+    co_return co_await scope_access::run_body(scope, std::move(body));
 }
 
 template <scope_body F>
 auto fail(clock::time_point deadline, bool is_shielded, F body)
     -> task<typename body_task_t<F>::value_type> {
     cancel_scope scope(deadline, is_shielded);
-    auto result = co_await scope.run(std::move(body));
+    auto result = co_await scope_access::run_body(scope, std::move(body));
     if (scope.cancelled_caught()) throw timeout_error();
     if constexpr (!std::is_same_v<decltype(result), bool>) co_return std::move(*result);
 }
@@ -228,93 +243,135 @@ auto fail(clock::time_point deadline, bool is_shielded, F body)
 // rather than awaiting it, so the shield overloads cost no extra coroutine frame.
 
 // Runs `body` in a new scope whose deadline is `deadline`; when it passes, the body is
-// cancelled and the result is empty (std::nullopt, or false for void bodies).
-template <scope_body F>
-auto move_on_at(clock::time_point deadline, F body) -> detail::scope_run_t<F> {
-    return detail::move_on(deadline, false, std::move(body));
+// cancelled and the result is empty (std::nullopt, or false for void bodies). `body` is
+// decay-copied and lives until the returned task finished (likewise below).
+template <class F>
+requires scope_body<std::decay_t<F>>
+auto move_on_at(clock::time_point deadline, F&& body) -> detail::scope_run_t<std::decay_t<F>> {
+    detail::check_awaited_callable<F>();
+    return detail::move_on(deadline, false, std::decay_t<F>(std::forward<F>(body)));
 }
 
 // The same in a shielded scope: the body also runs to its end or its deadline when an
 // enclosing scope is cancelled (Trio's move_on_at(deadline, shield=True)).
-template <scope_body F>
-auto move_on_at(clock::time_point deadline, shield_t, F body) -> detail::scope_run_t<F> {
-    return detail::move_on(deadline, true, std::move(body));
+template <class F>
+requires scope_body<std::decay_t<F>>
+auto move_on_at(clock::time_point deadline, shield_t, F&& body)
+    -> detail::scope_run_t<std::decay_t<F>> {
+    detail::check_awaited_callable<F>();
+    return detail::move_on(deadline, true, std::decay_t<F>(std::forward<F>(body)));
 }
 
-template <class Rep, class Period, scope_body F>
-auto move_on_after(std::chrono::duration<Rep, Period> timeout, F body) {
-    return move_on_at(deadline_after(timeout), std::move(body));
+template <class Rep, class Period, class F>
+requires scope_body<std::decay_t<F>>
+auto move_on_after(std::chrono::duration<Rep, Period> timeout, F&& body) {
+    return move_on_at(deadline_after(timeout), std::forward<F>(body));
 }
 
-template <class Rep, class Period, scope_body F>
-auto move_on_after(std::chrono::duration<Rep, Period> timeout, shield_t, F body) {
-    return move_on_at(deadline_after(timeout), shield, std::move(body));
+template <class Rep, class Period, class F>
+requires scope_body<std::decay_t<F>>
+auto move_on_after(std::chrono::duration<Rep, Period> timeout, shield_t, F&& body) {
+    return move_on_at(deadline_after(timeout), shield, std::forward<F>(body));
 }
 
 // Like move_on_at, but throws anyio::timeout_error when the deadline cut the body short.
-template <scope_body F>
-auto fail_at(clock::time_point deadline, F body)
-    -> task<typename detail::body_task_t<F>::value_type> {
-    return detail::fail(deadline, false, std::move(body));
+template <class F>
+requires scope_body<std::decay_t<F>>
+auto fail_at(clock::time_point deadline, F&& body)
+    -> task<typename detail::body_task_t<std::decay_t<F>>::value_type> {
+    detail::check_awaited_callable<F>();
+    return detail::fail(deadline, false, std::decay_t<F>(std::forward<F>(body)));
 }
 
-template <scope_body F>
-auto fail_at(clock::time_point deadline, shield_t, F body)
-    -> task<typename detail::body_task_t<F>::value_type> {
-    return detail::fail(deadline, true, std::move(body));
+template <class F>
+requires scope_body<std::decay_t<F>>
+auto fail_at(clock::time_point deadline, shield_t, F&& body)
+    -> task<typename detail::body_task_t<std::decay_t<F>>::value_type> {
+    detail::check_awaited_callable<F>();
+    return detail::fail(deadline, true, std::decay_t<F>(std::forward<F>(body)));
 }
 
-template <class Rep, class Period, scope_body F>
-auto fail_after(std::chrono::duration<Rep, Period> timeout, F body) {
-    return fail_at(deadline_after(timeout), std::move(body));
+template <class Rep, class Period, class F>
+requires scope_body<std::decay_t<F>>
+auto fail_after(std::chrono::duration<Rep, Period> timeout, F&& body) {
+    return fail_at(deadline_after(timeout), std::forward<F>(body));
 }
 
-template <class Rep, class Period, scope_body F>
-auto fail_after(std::chrono::duration<Rep, Period> timeout, shield_t, F body) {
-    return fail_at(deadline_after(timeout), shield, std::move(body));
+template <class Rep, class Period, class F>
+requires scope_body<std::decay_t<F>>
+auto fail_after(std::chrono::duration<Rep, Period> timeout, shield_t, F&& body) {
+    return fail_at(deadline_after(timeout), shield, std::forward<F>(body));
 }
+
+namespace detail {
+template <task_function F>
+auto run_shielded(F body) -> task<task_result_t<F>> {
+    cancel_scope scope(shield);
+    if constexpr (std::is_void_v<task_result_t<F>>) {
+        co_await scope_access::run_body(scope, std::move(body));
+    } else {
+        // Never empty: only this function could cancel the scope.
+        auto result = co_await scope_access::run_body(scope, std::move(body));
+        co_return std::move(*result);
+    }
+}
+
+template <task_function Body, task_function Cleanup>
+auto run_on_cancelled(Body body, Cleanup cleanup) -> task<task_result_t<Body>> {
+    try {
+        co_return co_await std::invoke(body);
+    } catch (const cancelled&) {
+        // Cannot co_await here: leave the handler first.
+    }
+    co_await run_shielded(std::move(cleanup));
+    throw cancelled{};
+}
+
+template <task_function Body, class Rep, class Period, task_function Cleanup>
+auto run_on_cancelled(Body body, std::chrono::duration<Rep, Period> cleanup_timeout,
+                      Cleanup cleanup) -> task<task_result_t<Body>> {
+    try {
+        co_return co_await std::invoke(body);
+    } catch (const cancelled&) {
+        // Cannot co_await here: leave the handler first.
+    }
+    (void)co_await move_on(deadline_after(cleanup_timeout), true, std::move(cleanup));
+    throw cancelled{};
+}
+}  // namespace detail
 
 // Runs `body` in a shielded scope with no deadline and returns its result: nothing
 // outside can cancel it, so it always runs to its end (or its own exception). For short
 // async cleanup; bound anything that may block with move_on_after(t, anyio::shield, body).
-template <task_function F>
-auto shielded(F body) -> task<task_result_t<F>> {
-    cancel_scope scope(shield);
-    if constexpr (std::is_void_v<task_result_t<F>>) {
-        co_await scope.run(std::move(body));
-    } else {
-        // Never empty: only this function could cancel the scope.
-        auto result = co_await scope.run(std::move(body));
-        co_return std::move(*result);
-    }
+template <class F>
+requires task_function<std::decay_t<F>>
+auto shielded(F&& body) -> task<task_result_t<std::decay_t<F>>> {
+    detail::check_awaited_callable<F>();
+    return detail::run_shielded(std::decay_t<F>(std::forward<F>(body)));
 }
 
 // Runs `body`; if `cancelled` escapes it, runs `cleanup` shielded and then throws
 // `cancelled` on (see "Async cleanup after a cancellation" at the top of this file).
 // Returns what `body` returns. An exception from `cleanup` replaces the `cancelled`.
-template <task_function Body, task_function Cleanup>
-auto on_cancelled(Body body, Cleanup cleanup) -> task<task_result_t<Body>> {
-    try {
-        co_return co_await std::invoke(body);
-    } catch (const cancelled&) {
-        // Cannot co_await here: leave the handler first.
-    }
-    co_await shielded(std::move(cleanup));
-    throw cancelled{};
+template <class Body, class Cleanup>
+requires task_function<std::decay_t<Body>> && task_function<std::decay_t<Cleanup>>
+auto on_cancelled(Body&& body, Cleanup&& cleanup) -> task<task_result_t<std::decay_t<Body>>> {
+    detail::check_awaited_callable<Body>();
+    detail::check_awaited_callable<Cleanup>();
+    return detail::run_on_cancelled(std::decay_t<Body>(std::forward<Body>(body)),
+                                    std::decay_t<Cleanup>(std::forward<Cleanup>(cleanup)));
 }
 
 // The same, with the cleanup cut short `cleanup_timeout` after it starts (the
 // `cancelled` is still thrown on, not timeout_error).
-template <task_function Body, class Rep, class Period, task_function Cleanup>
-auto on_cancelled(Body body, std::chrono::duration<Rep, Period> cleanup_timeout, Cleanup cleanup)
-    -> task<task_result_t<Body>> {
-    try {
-        co_return co_await std::invoke(body);
-    } catch (const cancelled&) {
-        // Cannot co_await here: leave the handler first.
-    }
-    (void)co_await move_on_after(cleanup_timeout, shield, std::move(cleanup));
-    throw cancelled{};
+template <class Body, class Rep, class Period, class Cleanup>
+requires task_function<std::decay_t<Body>> && task_function<std::decay_t<Cleanup>>
+auto on_cancelled(Body&& body, std::chrono::duration<Rep, Period> cleanup_timeout,
+                  Cleanup&& cleanup) -> task<task_result_t<std::decay_t<Body>>> {
+    detail::check_awaited_callable<Body>();
+    detail::check_awaited_callable<Cleanup>();
+    return detail::run_on_cancelled(std::decay_t<Body>(std::forward<Body>(body)), cleanup_timeout,
+                                    std::decay_t<Cleanup>(std::forward<Cleanup>(cleanup)));
 }
 
 }  // namespace anyio

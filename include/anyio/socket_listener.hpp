@@ -11,6 +11,7 @@
 // interface. Loop thread only; a listener belongs to the loop of the task that first waits
 // on it. It must stay alive (and not be moved) while accept() or serve() runs on it.
 
+#include <anyio/detail/awaited_callable.hpp>
 #include <anyio/socket_address.hpp>
 #include <anyio/socket_stream.hpp>
 #include <anyio/task.hpp>
@@ -109,19 +110,34 @@ public:
     // a child task of `group`; returns once closed (handlers may still run in `group`). A
     // handler's exception fails the group (cancelling the other handlers and serve itself),
     // as in AnyIO. Cancellation: as accept().
-    template <connection_handler F>
-    [[nodiscard]] task<> serve(F handler, task_group& group);
+    // (The handler and hook are decay-copied; they live as long as the last handler runs.)
+    template <class F>
+    requires connection_handler<std::decay_t<F>>
+    [[nodiscard]] task<> serve(F&& handler, task_group& group) {
+        detail::check_awaited_callable<F>();
+        return serve_in(std::decay_t<F>(std::forward<F>(handler)), group);
+    }
     // Same, with a task group of its own: returns once the listener is closed and every
     // handler finished. Closing the listener is how to stop accepting while letting the
     // open connections finish; cancelling serve cancels the handlers too.
-    template <connection_handler F>
-    [[nodiscard]] task<> serve(F handler);
+    template <class F>
+    requires connection_handler<std::decay_t<F>>
+    [[nodiscard]] task<> serve(F&& handler) {
+        detail::check_awaited_callable<F>();
+        return serve_own_group(std::decay_t<F>(std::forward<F>(handler)));
+    }
     // Same, with each connection isolated: a handler's std::exception ends that connection
     // only (its stream closes) and goes to on_error(peer_address, exception) instead of
     // failing the group; the other connections and the accepting go on. Cancellation
     // still propagates. An exception thrown by on_error itself fails the group.
-    template <connection_handler F, connection_error_hook H>
-    [[nodiscard]] task<> serve(F handler, H on_error);
+    template <class F, class H>
+    requires connection_handler<std::decay_t<F>> && connection_error_hook<std::decay_t<H>>
+    [[nodiscard]] task<> serve(F&& handler, H&& on_error) {
+        detail::check_awaited_callable<F>();
+        detail::check_awaited_callable<H>();
+        return serve_isolated(std::decay_t<F>(std::forward<F>(handler)),
+                              std::decay_t<H>(std::forward<H>(on_error)));
+    }
 
     // Stops listening: new connections are refused, a task blocked in accept() wakes with
     // closed_resource_error, a UNIX listener removes its socket file. Idempotent. close()
@@ -141,6 +157,13 @@ protected:
     socket_listener(int fd, const socket_address& local, const std::string& owned_path);
 
 private:
+    template <connection_handler F>
+    task<> serve_in(F handler, task_group& group);
+    template <connection_handler F>
+    task<> serve_own_group(F handler);
+    template <connection_handler F, connection_error_hook H>
+    task<> serve_isolated(F handler, H on_error);
+
     std::unique_ptr<detail::listener_state> state_;
     socket_address local_;
 };
@@ -170,7 +193,7 @@ private:
 };
 
 template <connection_handler F>
-task<> socket_listener::serve(F handler, task_group& group) {
+task<> socket_listener::serve_in(F handler, task_group& group) {
     // One handler shared by every connection (and alive as long as the last one runs, also
     // when serve has returned and `group` outlives it).
     auto shared = std::make_shared<F>(std::move(handler));
@@ -186,16 +209,16 @@ task<> socket_listener::serve(F handler, task_group& group) {
 }
 
 template <connection_handler F, connection_error_hook H>
-task<> socket_listener::serve(F handler, H on_error) {
+task<> socket_listener::serve_isolated(F handler, H on_error) {
     auto isolated = detail::isolated_connection_call<F, H>{
         std::make_shared<F>(std::move(handler)), std::make_shared<H>(std::move(on_error))};
-    co_await serve(std::move(isolated));
+    co_await serve_own_group(std::move(isolated));
 }
 
 template <connection_handler F>
-task<> socket_listener::serve(F handler) {
+task<> socket_listener::serve_own_group(F handler) {
     co_await with_task_group([this, &handler](task_group& group) -> task<> {
-        co_await serve(std::move(handler), group);
+        co_await serve_in(std::move(handler), group);
     });
 }
 

@@ -237,7 +237,7 @@ public:
     // child that has not started yet.
     template <class F, class... Args,
               class T = typename detail::status_param<std::decay_t<F>>::type>
-    task<T> start(F fn, Args... args);
+    task<T> start(F&& fn, Args&&... args);
 
     // Runs `body(tg)` as the body of a new task group (see with_task_group).
     template <class F>
@@ -281,12 +281,16 @@ task<void> task_group::starter(std::shared_ptr<detail::start_state<T>> state, F 
 }
 
 template <class F, class... Args, class T>
-task<T> task_group::start(F fn, Args... args) {
-    static_assert(detail::task_function_of_copies<F, task_status<T>&, Args...>,
-                  "anyio::task_group::start: fn(task_status<T>&, args...) must return a task");
+task<T> task_group::start(F&& fn, Args&&... args) {
+    static_assert(
+        detail::task_function_of_copies<std::decay_t<F>, task_status<T>&, std::decay_t<Args>...>,
+        "anyio::task_group::start: fn(task_status<T>&, args...) must return a task");
+    detail::check_awaited_callable<F>();
     // Checked here, outside the coroutine, so that a failed check is the only error.
-    if constexpr (detail::check_argument_copies<F, task_status<T>&, Args...>()) {
-        return start_child<T>(std::move(fn), std::move(args)...);
+    if constexpr (detail::check_argument_copies<std::decay_t<F>, task_status<T>&,
+                                                std::decay_t<Args>...>()) {
+        return start_child<T>(std::decay_t<F>(std::forward<F>(fn)),
+                              std::decay_t<Args>(std::forward<Args>(args))...);
     } else {
         std::abort();
     }
@@ -356,9 +360,11 @@ requires task_function<F, task_group&> task<void> task_group::run(F body) {
 
 // Runs `body(tg)` with a new task group `tg`; returns when the body and every child
 // started in the group finished. Throws exception_group if any of them failed.
+// `body` is decay-copied and lives until the group finished.
 template <class F>
-requires task_function<F, task_group&> task<void> with_task_group(F body) {
-    return task_group::run(std::move(body));
+requires task_function<std::decay_t<F>, task_group&> task<void> with_task_group(F&& body) {
+    detail::check_awaited_callable<F>();
+    return task_group::run(std::decay_t<F>(std::forward<F>(body)));
 }
 
 }  // namespace anyio

@@ -14,6 +14,7 @@
 // back into the loop that is waiting for it.
 
 #include <anyio/capacity_limiter.hpp>
+#include <anyio/detail/awaited_callable.hpp>
 #include <anyio/detail/thread_call.hpp>
 #include <anyio/task.hpp>
 
@@ -153,6 +154,7 @@ requires detail::worker_function<F, Args...>
     using result_t = detail::worker_result_t<F, Args...>;
     static_assert(!std::is_reference_v<result_t>,
                   "anyio::to_thread::run_sync: return a value (or a pointer), not a reference");
+    detail::check_awaited_callable<F>();
     if constexpr (detail::check_argument_copies<std::decay_t<F>, std::decay_t<Args>...>()) {
         std::shared_ptr<detail::worker_result<result_t>> job =
             std::make_shared<detail::worker_call<result_t, std::decay_t<F>, std::decay_t<Args>...>>(
