@@ -11,6 +11,7 @@
 #include <anyio/from_thread.hpp>
 #include <anyio/lock.hpp>
 #include <anyio/memory_stream.hpp>
+#include <anyio/portal_main.hpp>
 #include <anyio/process.hpp>
 #include <anyio/run.hpp>
 #include <anyio/run_process.hpp>

@@ -3,7 +3,9 @@
 //
 // `cancelled` and `keyboard_interrupt` deliberately do NOT derive from std::exception,
 // like Python's BaseException: `catch (const std::exception&)` must never swallow a
-// cancellation or a Ctrl+C. Everything else derives from std::exception.
+// cancellation or a Ctrl+C. Everything else derives from std::exception. `cancelled` never
+// leaves an event loop's thread: a plain thread waiting for a cancelled call gets
+// portal_call_cancelled or worker_cancelled, which are std::exceptions.
 
 #include <anyio/socket_address.hpp>
 
@@ -131,6 +133,43 @@ private:
     };
     int returncode_;
     std::shared_ptr<const output> output_;  // shared: copying an exception must not throw
+};
+
+// Why a blocking portal's task was cancelled (portal_call_cancelled::reason()).
+enum class portal_cancel_reason {
+    future_cancelled,  // portal_future::cancel()
+    portal_stopped,    // stop(true), the portal's destructor, or a move-assignment over it
+    signal,            // run_with_portal: a termination signal stopped the portal (signo())
+    task,              // the task threw anyio::cancelled though none of the above cancelled it
+};
+
+// What a thread outside the loop gets from blocking_portal::call / start_task or
+// portal_future::get when the portal task was cancelled (AnyIO's portal raises
+// concurrent.futures.CancelledError, an Exception). anyio::cancelled stays inside event
+// loops: it is no std::exception, so in a plain thread it would slip past every
+// `catch (const std::exception&)`, and there is no cancel scope there to catch it.
+// what() says what cancelled the task, e.g. "anyio::blocking_portal: the portal task was
+// cancelled because SIGINT (2) stopped the portal".
+class portal_call_cancelled : public std::runtime_error {
+public:
+    explicit portal_call_cancelled(portal_cancel_reason reason, int signo = 0);
+    [[nodiscard]] portal_cancel_reason reason() const noexcept { return reason_; }
+    // The signal that stopped the portal when reason() is `signal`, else 0.
+    [[nodiscard]] int signo() const noexcept { return signo_; }
+
+private:
+    portal_cancel_reason reason_;
+    int signo_;
+};
+
+// What a worker thread of to_thread::run_sync gets from from_thread::run / run_sync /
+// check_cancelled once the task waiting for it has been cancelled (or its loop ended),
+// instead of anyio::cancelled (see portal_call_cancelled for why). Let it propagate out of
+// the worker's function: run_sync then raises anyio::cancelled in the waiting task, which
+// is cancelled, so its cancel scope catches it as usual.
+class worker_cancelled : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 // One or more children of a task group (or its body) failed. Holds every failure, in

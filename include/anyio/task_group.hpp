@@ -140,6 +140,10 @@ struct start_state {
     bool finished = false;           // the child ended before calling started()
     task_state* waiter = nullptr;
     cancel_scope* child_scope = nullptr;  // cancels the child while it has not started
+    // When a thread waits instead of a task (blocking_portal::start_task): called by
+    // started() once the value is stored, on the loop thread.
+    void (*notify_thread)(void* context) = nullptr;
+    void* notify_context = nullptr;
     void wake() noexcept {
         if (waiter != nullptr) {
             waiter->parked = nullptr;
@@ -150,6 +154,7 @@ struct start_state {
 
 template <class F>
 struct status_param;
+struct status_access;
 }  // namespace detail
 
 // Handed to a task started with task_group::start(); the task calls started(value) once
@@ -165,6 +170,7 @@ public:
 
 private:
     friend class task_group;
+    friend struct detail::status_access;
     using stored_t = std::conditional_t<std::is_void_v<T>, bool, T>;
     explicit task_status(std::shared_ptr<detail::start_state<T>> state)
         : state_(std::move(state)) {}
@@ -174,7 +180,11 @@ private:
         }
         state_->value = std::move(value);
         state_->child_scope = nullptr;
-        state_->wake();
+        if (state_->notify_thread != nullptr) {
+            state_->notify_thread(state_->notify_context);
+        } else {
+            state_->wake();
+        }
     }
     std::shared_ptr<detail::start_state<T>> state_;
 };
@@ -206,6 +216,14 @@ requires requires {
 struct status_param<F> : status_param<decltype(&F::operator())> {};
 template <class R, class First, class... Rest>
 struct status_param<R(First, Rest...)> : status_param<R (*)(First, Rest...)> {};
+
+// A task_status for a starter other than task_group::start (blocking_portal::start_task).
+struct status_access {
+    template <class T>
+    static task_status<T> make(std::shared_ptr<start_state<T>> state) {
+        return task_status<T>(std::move(state));
+    }
+};
 }  // namespace detail
 
 class task_group {

@@ -11,13 +11,15 @@
 // in AnyIO) or the one given in run_sync_options.
 //
 // Inside the function, anyio::from_thread::run / run_sync (<anyio/from_thread.hpp>) call
-// back into the loop that is waiting for it.
+// back into the loop that is waiting for it, and from_thread::check_cancelled() asks
+// whether the waiting task has been cancelled.
 
 #include <anyio/capacity_limiter.hpp>
 #include <anyio/detail/awaited_callable.hpp>
 #include <anyio/detail/thread_call.hpp>
 #include <anyio/task.hpp>
 
+#include <atomic>
 #include <concepts>
 #include <cstdlib>
 #include <exception>
@@ -35,8 +37,12 @@ struct run_sync_options {
     capacity_limiter* limiter = nullptr;
     // false (the default): cancellation waits for the function to return, and run_sync
     // returns its result; the next checkpoint then throws `cancelled` (Trio's semantics).
+    // The function can notice the cancellation with from_thread::check_cancelled() and
+    // stop early: the worker_cancelled it throws, escaping the function, reaches the task
+    // as `cancelled`.
     // true: cancellation makes run_sync throw `cancelled` at once and releases the token;
-    // the thread runs on, and its result is dropped when it returns.
+    // the thread runs on, and its result is dropped when it returns (check_cancelled and
+    // from_thread calls then throw worker_cancelled in it).
     bool abandon_on_cancel = false;
 };
 
@@ -73,13 +79,16 @@ public:
     // Worker thread: the job running on this thread (from_thread's target), or null.
     [[nodiscard]] static worker_job* current() noexcept;
     // Worker thread: posts `call` to the job's loop, to run as a child of the waiting
-    // task; settles it with `cancelled` if the task no longer waits or the loop ended.
+    // task; settles it with worker_cancelled if the task no longer waits or the loop ended.
     void deliver(const std::shared_ptr<thread_request>& call);
+    // Worker thread: throws worker_cancelled if the waiting task has been cancelled.
+    void check_cancelled() const;
 
 protected:
     worker_job();
     virtual void invoke() = 0;
-    // Loop thread, after run_in_worker: rethrows the function's exception, if any. Once.
+    // Loop thread, after run_in_worker: rethrows the function's exception, if any (a
+    // worker_cancelled as `cancelled` while the task is cancelled). Once.
     void rethrow_if_failed();
 
 private:
@@ -91,6 +100,9 @@ private:
     // Loop thread only: from_thread calls waiting to start, and whether the worker returned.
     std::unique_ptr<request_inbox> inbox_;
     bool finished_ = false;
+    // Set on the loop thread once the waiting task is seen cancelled (or abandons the
+    // job); read by the worker (check_cancelled).
+    std::atomic<bool> cancelled_{false};
 };
 
 template <class R>

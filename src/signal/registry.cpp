@@ -233,12 +233,6 @@ void release(int signo) noexcept {
     if (handler_is_ours(current)) ::sigaction(signo, &e.saved, nullptr);
 }
 
-std::string signal_name(int signo) {
-    const char* abbrev = (signo >= 1 && signo <= SIGRTMAX) ? ::sigabbrev_np(signo) : nullptr;
-    std::string name = abbrev != nullptr ? std::string("SIG") + abbrev : std::string("signal");
-    return name + " (" + std::to_string(signo) + ")";
-}
-
 void before_fork() noexcept {
     registry_mutex.lock();
 }
@@ -291,6 +285,12 @@ void install_fork_handlers() {
 }
 
 }  // namespace
+
+std::string signal_name(int signo) {
+    const char* abbrev = (signo >= 1 && signo <= SIGRTMAX) ? ::sigabbrev_np(signo) : nullptr;
+    std::string name = abbrev != nullptr ? std::string("SIG") + abbrev : std::string("signal");
+    return name + " (" + std::to_string(signo) + ")";
+}
 
 unsigned generation() noexcept {
     return fork_generation.load();

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace anyio::detail::signals {
@@ -23,6 +24,9 @@ inline constexpr int max_signal = _NSIG - 1;
 // Refuses what cannot or must not be caught; the message starts with `who` and names the
 // signal.
 void validate(std::span<const int> signals, const char* who);
+
+// "SIGINT (2)": for messages.
+std::string signal_name(int signo);
 
 // Incremented in the child of each fork(): a loop whose slot is of an older generation
 // was copied from the parent and must not touch the registry.

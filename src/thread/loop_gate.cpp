@@ -43,7 +43,7 @@ void loop_gate::forget(const thread_request& call) noexcept {
     }
 }
 
-void loop_gate::close(error_factory make_error) noexcept {
+void loop_gate::close(const error_factory& make_error) noexcept {
     std::vector<std::shared_ptr<thread_request>> orphans;
     {
         const std::lock_guard lock(mutex_);

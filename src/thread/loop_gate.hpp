@@ -40,7 +40,7 @@ public:
 
     // Loop thread: refuses further posts and settles every tracked call with an error
     // made by `make_error`. Idempotent.
-    void close(error_factory make_error) noexcept;
+    void close(const error_factory& make_error) noexcept;
 
 private:
     std::mutex mutex_;

@@ -12,6 +12,7 @@
 
 #include "thread/thread_errors.hpp"
 
+#include <atomic>
 #include <coroutine>
 #include <exception>
 #include <memory>
@@ -23,25 +24,39 @@ class task_group;
 
 namespace anyio::detail {
 
+// How a serving task treats its own cancellation and runs the calls it starts.
+struct serve_policy {
+    // Trio's to_thread without abandon_on_cancel: cancelling the serving task neither ends
+    // serving nor reaches the calls (each runs shielded); it only sets *cancel_seen. Else
+    // cancellation ends serving with `cancelled` and cancels the calls in progress.
+    bool hold_through_cancellation = false;
+    // Set once the serving task is seen cancelled (null: nobody asks).
+    std::atomic<bool>* cancel_seen = nullptr;
+    // The error a call cut short by cancellation is settled with.
+    cancellation_errors errors;
+};
+
 class request_inbox {
 public:
     request_inbox() = default;
     request_inbox(const request_inbox&) = delete;
     request_inbox& operator=(const request_inbox&) = delete;
-    // Settles calls still queued with `cancelled`.
+    // Settles calls still queued with dropped_call_error().
     ~request_inbox();
 
     // Queues `call` and wakes the server; once closed, settles it with the close error.
     void push(std::shared_ptr<thread_request> call) noexcept;
     // Accepts nothing more (later pushes are settled with an error from `reject_with`)
-    // and wakes the server, which still gets what is queued. Idempotent.
+    // and wakes the server, which still gets what is queued. Idempotent: the first
+    // close's error stays.
     void close(error_factory reject_with) noexcept;
     // Settles every queued call with an error from `make_error` (nobody will serve them).
-    void fail_pending(error_factory make_error) noexcept;
+    void fail_pending(const error_factory& make_error) noexcept;
 
     // Starts every call that arrives as a child task of `group` until the inbox is closed
-    // and empty. A checkpoint at each wait; cancellation ends it with `cancelled`.
-    task<void> serve(task_group& group);
+    // and empty. A checkpoint at each wait (unless the policy holds through cancellation).
+    // `policy` must outlive the calls: the group's scope, say.
+    task<void> serve(task_group& group, const serve_policy& policy);
 
 private:
     class next_awaiter;
@@ -51,8 +66,9 @@ private:
 
     std::vector<std::shared_ptr<thread_request>> queue_;
     bool closed_ = false;
-    error_factory reject_with_ = &cancelled_error;
+    error_factory reject_with_ = &dropped_call_error;
     next_awaiter* waiter_ = nullptr;
+    const serve_policy* policy_ = nullptr;  // while serving
 };
 
 class request_inbox::next_awaiter : protected blocking_operation {
@@ -64,6 +80,8 @@ public:
 
 private:
     friend class request_inbox;
+    // The policy sees the serving task cancelled (and, unless it holds, it stops waiting).
+    void note_cancelled() const noexcept;
     bool withdraw() noexcept override;
     void wake() noexcept { finish(); }
     request_inbox& inbox_;

@@ -3,7 +3,6 @@
 #include <anyio/cancel_scope.hpp>
 
 #include "thread/loop_gate.hpp"
-#include "thread/thread_errors.hpp"
 
 #include <utility>
 
@@ -11,20 +10,28 @@ namespace anyio::detail {
 
 thread_request::~thread_request() = default;
 
-task<void> thread_request::run() {
-    cancel_scope own;
+task<void> thread_request::run(bool shielded, const cancellation_errors& errors) {
+    cancel_scope own(clock::time_point::max(), shielded);
     scope = &own;
     if (cancel_requested) own.cancel();
     std::exception_ptr error;
+    bool cut_short = false;
     try {
         const bool finished = co_await own.run([this]() -> task<void> { co_await invoke(); });
-        if (!finished) error = cancelled_error();
+        if (!finished) error = errors(cancel_origin::own_scope);
+    } catch (const cancelled&) {
+        cut_short = true;
     } catch (...) {
-        // Everything goes to the waiting thread, `cancelled` from an enclosing scope too: the
-        // task itself ends quietly (its group must not see a failure).
+        // Everything else goes to the waiting thread: the task itself ends quietly (its
+        // group must not see a failure).
         error = std::current_exception();
     }
     scope = nullptr;
+    if (cut_short) {
+        // Out of its own scope, the task sees what the scopes around it say.
+        const bool from_outside = effectively_cancelled(require_task("anyio thread call"));
+        error = errors(from_outside ? cancel_origin::enclosing_scope : cancel_origin::task);
+    }
     settle(std::move(error));
 }
 
@@ -70,6 +77,18 @@ void thread_request::cancel() {
             self->cancel_requested = true;
         }
     });
+}
+
+void thread_request::report_started() noexcept {
+    const std::lock_guard lock(mutex_);
+    started_ = true;
+    settled_.notify_all();  // under the lock: see settle()
+}
+
+bool thread_request::wait_started() const {
+    std::unique_lock lock(mutex_);
+    settled_.wait(lock, [this] { return started_ || done_; });
+    return started_;
 }
 
 void thread_request::rethrow_if_failed() {

@@ -20,7 +20,8 @@ public:
     explicit thread_support(loop& l);
     thread_support(const thread_support&) = delete;
     thread_support& operator=(const thread_support&) = delete;
-    // Closes the gate: calls still pending settle with `cancelled`, later posts fail.
+    // Closes the gate: calls still pending settle with loop_ended_error(), later posts
+    // fail.
     ~thread_support();
 
     std::shared_ptr<loop_gate> gate;

@@ -21,19 +21,9 @@
 
 namespace {
 
+using anyio_test::expect_no_crash_text;
+
 const std::string target = INTERRUPT_TARGET_EXE;
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-// Nothing an abort or a crash prints.
-void expect_no_crash_text(const std::string& output) {
-    EXPECT_FALSE(contains(output, "terminate called")) << output;
-    EXPECT_FALSE(contains(output, "Abort")) << output;
-    EXPECT_FALSE(contains(output, "core dumped")) << output;
-    EXPECT_FALSE(contains(output, "Segmentation")) << output;
-}
 
 // The first child process of `parent` (a shell or unshare running the target).
 pid_t child_of(pid_t parent) {

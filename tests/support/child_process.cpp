@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -226,6 +227,11 @@ bool wait_until_in_syscall(pid_t pid, long number, std::chrono::seconds hang_gua
             return static_cast<bool>(in >> current) && current == number;
         },
         hang_guard);
+}
+
+void expect_no_crash_text(const std::string& output) {
+    for (const char* crash : {"terminate called", "Abort", "core dumped", "Segmentation"})
+        EXPECT_EQ(output.find(crash), std::string::npos) << output;
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::seconds hang_guard) {

@@ -71,6 +71,10 @@ private:
 bool wait_until_in_syscall(pid_t pid, long number,
                            std::chrono::seconds hang_guard = std::chrono::seconds(30));
 
+// Nothing an abort or a crash prints is in a program's `output` ("terminate called",
+// "Abort", "core dumped", "Segmentation").
+void expect_no_crash_text(const std::string& output);
+
 // Polls `condition` every millisecond until it is true or `hang_guard` passes.
 bool wait_until(const std::function<bool()>& condition,
                 std::chrono::seconds hang_guard = std::chrono::seconds(30));

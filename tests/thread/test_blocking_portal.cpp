@@ -80,17 +80,16 @@ TEST(BlockingPortal, CallRethrows) {
         co_await anyio::fail_after(1ms, []() -> anyio::task<> { co_await anyio::sleep(1h); });
     }),
                  anyio::timeout_error);
-    // `cancelled` crosses too (it is no std::exception).
-    bool cancelled = false;
-    try {
-        portal.call([]() -> anyio::task<> {
-            co_await anyio::checkpoint();
-            throw anyio::cancelled{};
-        });
-    } catch (const anyio::cancelled&) {
-        cancelled = true;
-    }
-    EXPECT_TRUE(cancelled);
+    // A `cancelled` the task throws itself stays in the loop: the caller gets a
+    // std::exception saying so.
+    anyio_test::expect_portal_cancelled(
+        [&portal] {
+            portal.call([]() -> anyio::task<> {
+                co_await anyio::checkpoint();
+                throw anyio::cancelled{};
+            });
+        },
+        anyio::portal_cancel_reason::task);
     EXPECT_EQ(portal.call([] { return 1; }), 1) << "the portal survives its calls' failures";
 }
 
@@ -153,8 +152,8 @@ TEST(BlockingPortal, StartTaskSoonFutureGetWaitForDone) {
     EXPECT_THROW(failing.get(), std::runtime_error);
 }
 
-// cancel() cancels the task's own scope: its cleanup runs and get() throws `cancelled`;
-// the portal carries on.
+// cancel() cancels the task's own scope: its cleanup runs and get() throws
+// portal_call_cancelled (future_cancelled); the portal carries on.
 TEST(BlockingPortal, StartTaskSoonCancel) {
     anyio::blocking_portal portal = anyio::start_blocking_portal();
     auto cleanups = std::make_shared<std::atomic<int>>(0);
@@ -166,7 +165,8 @@ TEST(BlockingPortal, StartTaskSoonCancel) {
         });
     ASSERT_TRUE(wait_until([&] { return started->load(); }));
     future.cancel();
-    EXPECT_THROW((void)future.get(), anyio::cancelled);
+    anyio_test::expect_portal_cancelled([&future] { (void)future.get(); },
+                                        anyio::portal_cancel_reason::future_cancelled);
     EXPECT_EQ(cleanups->load(), 1);
     EXPECT_EQ(portal.call([] { return 5; }), 5);
 }
@@ -179,7 +179,8 @@ TEST(BlockingPortal, CancelRightAfterStartTaskSoon) {
         anyio::portal_future<int> future = portal.start_task_soon(sleep_forever, cleanups);
         future.cancel();
         EXPECT_TRUE(future.wait_for(30s));
-        EXPECT_THROW((void)future.get(), anyio::cancelled);
+        anyio_test::expect_portal_cancelled([&future] { (void)future.get(); },
+                                            anyio::portal_cancel_reason::future_cancelled);
     }
 }
 
@@ -194,7 +195,8 @@ TEST(BlockingPortal, DestructorCancelsASleepingTaskAndJoins) {
     }
     EXPECT_TRUE(future.done());
     EXPECT_EQ(cleanups->load(), 1);
-    EXPECT_THROW((void)future.get(), anyio::cancelled);
+    anyio_test::expect_portal_cancelled([&future] { (void)future.get(); },
+                                        anyio::portal_cancel_reason::portal_stopped);
 }
 
 // stop() without cancelling lets running tasks finish first.
@@ -217,17 +219,23 @@ TEST(BlockingPortal, StopCancellingRemainingTasks) {
     auto a = portal.start_task_soon(sleep_forever, cleanups);
     auto b = portal.start_task_soon(sleep_forever, cleanups);
     portal.stop(true);
-    EXPECT_THROW((void)a.get(), anyio::cancelled);
-    EXPECT_THROW((void)b.get(), anyio::cancelled);
+    anyio_test::expect_portal_cancelled([&a] { (void)a.get(); },
+                                        anyio::portal_cancel_reason::portal_stopped);
+    anyio_test::expect_portal_cancelled([&b] { (void)b.get(); },
+                                        anyio::portal_cancel_reason::portal_stopped);
     EXPECT_LE(cleanups->load(), 2);  // a task cancelled before it started has no cleanup
 }
 
 TEST(BlockingPortal, CallAfterStopThrowsClosedResourceError) {
     anyio::blocking_portal portal = anyio::start_blocking_portal();
     portal.stop();
-    EXPECT_THROW(portal.call([] { return 1; }), anyio::closed_resource_error);
-    EXPECT_THROW((void)portal.start_task_soon([]() -> anyio::task<> { co_return; }),
-                 anyio::closed_resource_error);
+    anyio_test::expect_thread_error<anyio::closed_resource_error>(
+        [&portal] { portal.call([] { return 1; }); },
+        "anyio::blocking_portal::call: the portal has stopped");
+    anyio_test::expect_thread_error<anyio::closed_resource_error>(
+        [&portal] { (void)portal.start_task_soon([]() -> anyio::task<> { co_return; }); },
+        "anyio::blocking_portal::start_task_soon: the portal has stopped");
+    EXPECT_EQ(portal.stop_signal(), 0);
 }
 
 // A task in the portal calling back through the portal would wait for itself.

@@ -27,6 +27,11 @@ using anyio_test::wait_until;
 
 constexpr anyio::to_thread::run_sync_options abandon{.limiter = nullptr, .abandon_on_cancel = true};
 
+bool is_waiting_task_cancelled(const std::exception& e) {
+    return std::string(e.what()) ==
+           "anyio::from_thread: the task waiting for this worker thread was cancelled";
+}
+
 }  // namespace
 
 TEST(FromThread, RunReturnsTheTaskValueRunOnTheLoopThread) {
@@ -204,7 +209,8 @@ TEST(FromThread, CallInProgressSurvivesCancellingTheWaitingTask) {
 }
 
 // abandon_on_cancel: cancelling the waiting task cancels the call in progress (the worker
-// sees `cancelled`), and later calls from that worker throw `cancelled` at once.
+// sees worker_cancelled, a std::exception), and later calls from that worker throw it at
+// once.
 TEST(FromThread, AbandonedWaitCancelsTheCallAndRefusesLaterOnes) {
     struct shared_state {
         std::atomic<bool> inside{false};
@@ -227,14 +233,14 @@ TEST(FromThread, AbandonedWaitCancelsTheCallAndRefusesLaterOnes) {
                                 st->inside.store(true);
                                 co_await anyio::sleep(1h);
                             });
-                        } catch (const anyio::cancelled&) {
-                            st->first_cancelled.store(true);
+                        } catch (const anyio::worker_cancelled& e) {
+                            st->first_cancelled.store(is_waiting_task_cancelled(e));
                         }
                         wait_until([st] { return st->go_on.load(); });
                         try {
                             anyio::from_thread::run_sync([] {});
-                        } catch (const anyio::cancelled&) {
-                            st->second_cancelled.store(true);
+                        } catch (const anyio::worker_cancelled& e) {
+                            st->second_cancelled.store(is_waiting_task_cancelled(e));
                         }
                         st->done.store(true);
                     };
@@ -254,12 +260,13 @@ TEST(FromThread, AbandonedWaitCancelsTheCallAndRefusesLaterOnes) {
     EXPECT_TRUE(st->second_cancelled.load());
 }
 
-// A worker abandoned by its task calls back after the loop has ended: `cancelled`.
-TEST(FromThread, CallAfterTheLoopEndedThrowsCancelled) {
+// A worker abandoned by its task calls back after the loop has ended: worker_cancelled.
+TEST(FromThread, CallAfterTheLoopEndedThrowsWorkerCancelled) {
     struct shared_state {
         std::atomic<bool> started{false};
         std::atomic<bool> go_on{false};
-        std::atomic<int> outcome{0};  // 1: cancelled, 2: ran
+        std::atomic<int> outcome{0};  // 1: worker_cancelled, 2: ran, 3: another error
+        std::string message;
     };
     auto st = std::make_shared<shared_state>();
     run_guarded([&]() -> anyio::task<> {
@@ -272,8 +279,11 @@ TEST(FromThread, CallAfterTheLoopEndedThrowsCancelled) {
                         try {
                             anyio::from_thread::run_sync([] {});
                             st->outcome.store(2);
-                        } catch (const anyio::cancelled&) {
-                            st->outcome.store(1);
+                        } catch (const std::exception& e) {
+                            st->message = e.what();  // published by the store below
+                            st->outcome.store(
+                                dynamic_cast<const anyio::worker_cancelled*>(&e) != nullptr ? 1
+                                                                                            : 3);
                         }
                     };
                     co_await anyio::to_thread::run_sync(abandon, work);
@@ -286,6 +296,9 @@ TEST(FromThread, CallAfterTheLoopEndedThrowsCancelled) {
     st->go_on.store(true);
     EXPECT_TRUE(wait_until([&] { return st->outcome.load() != 0; }));
     EXPECT_EQ(st->outcome.load(), 1);
+    EXPECT_EQ(st->message,
+              "anyio::from_thread: the event loop of the task that started this worker thread "
+              "has ended");
 }
 
 // A portal task hands work to a worker, which calls back into the portal's loop.

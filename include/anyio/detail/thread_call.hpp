@@ -8,6 +8,10 @@
 // waiter. Shared ownership: whichever side lets go last frees it, so neither may outlive
 // the other by accident. A call that can no longer run (its loop ended, its portal stopped)
 // is settled with an error instead, so a waiter never blocks forever.
+//
+// anyio::cancelled never reaches the asking thread: a call cut short by cancellation is
+// settled with a std::exception that says why (portal_call_cancelled, worker_cancelled),
+// made by whoever serves the call.
 
 #include <anyio/detail/runtime.hpp>
 #include <anyio/task.hpp>
@@ -69,16 +73,24 @@ struct call_result<F, Args...> {
 template <class F, class... Args>
 using call_result_t = typename call_result<std::decay_t<F>, std::decay_t<Args>...>::type;
 
+// What cut a call short when `cancelled` ended it: its own scope (thread_request::cancel),
+// a scope around it (the server's), or nothing anyio knows of (the task threw `cancelled`
+// itself, say from a scope of its own that leaked it).
+enum class cancel_origin { own_scope, enclosing_scope, task };
+// Makes the error such a call is settled with instead of `cancelled`. Loop thread.
+using cancellation_errors = std::function<std::exception_ptr(cancel_origin)>;
+
 class thread_request : public std::enable_shared_from_this<thread_request> {
 public:
     thread_request(const thread_request&) = delete;
     thread_request& operator=(const thread_request&) = delete;
     virtual ~thread_request();
 
-    // Loop thread, inside a task: runs the call in a cancel scope of its own, then settles
-    // it with its outcome (anyio::cancelled if that scope's cancellation cut it short).
+    // Loop thread, inside a task: runs the call in a cancel scope of its own (`shielded`:
+    // hiding the cancellation of the scopes around it), then settles it with its outcome,
+    // or with `errors(origin)` if `cancelled` ended it. `errors` must outlive the task.
     // Never throws.
-    task<void> run();
+    task<void> run(bool shielded, const cancellation_errors& errors);
 
     // Any thread: ends the call with `error` (a null pointer means success) and wakes the
     // waiter; later calls do nothing. Unregisters it from its gate first.
@@ -92,6 +104,12 @@ public:
     // Any thread: cancels the call's own scope on the loop, or makes it start cancelled if
     // it has not started yet. Nothing if it is settled or its loop has ended.
     void cancel();
+
+    // A handshake before the outcome (blocking_portal::start_task). Loop thread: the task
+    // is ready; wakes the asking thread. Asking thread: blocks until that or until the call
+    // is settled, whichever comes first; true if the task reported ready.
+    void report_started() noexcept;
+    [[nodiscard]] bool wait_started() const;
 
     // Set once by the poster before the call is published to the loop, then read-only.
     std::shared_ptr<loop_gate> gate;
@@ -112,6 +130,7 @@ private:
     mutable std::condition_variable settled_;
     bool claimed_ = false;      // guarded by mutex_: one settle() won
     bool done_ = false;         // guarded by mutex_: the outcome is readable
+    bool started_ = false;      // guarded by mutex_: report_started() was called
     std::exception_ptr error_;  // guarded by mutex_ until done_, then read-only
 };
 
