@@ -15,6 +15,23 @@ namespace {
 using anyio_test::run_guarded;
 using anyio_test::settle;
 
+anyio::task<anyio::lock_guard> take(anyio::lock& l) {
+    anyio::lock_guard held = co_await l.acquire_guard();
+    co_return held;
+}
+
+TEST(LockGuard, AGuardReturnedByACoroutineOfTheSameTaskStillReleases) {
+    anyio::lock l;
+    run_guarded([&]() -> anyio::task<> {
+        {
+            anyio::lock_guard held = co_await take(l);
+            EXPECT_TRUE(held.owns());
+            EXPECT_TRUE(l.owned_by_current_task());
+        }
+        EXPECT_FALSE(l.locked());
+    });
+}
+
 TEST(LockGuard, ReleaseInAnotherTaskThrowsAndTheGuardKeepsTheLock) {
     anyio::lock l;
     bool threw = false;
