@@ -25,6 +25,7 @@
 #include <anyio/socket_stream.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
+#include <anyio/task_id.hpp>
 #include <anyio/tcp.hpp>
 #include <anyio/time.hpp>
 #include <anyio/to_thread.hpp>

@@ -7,6 +7,9 @@
 // cancellation, like AnyIO's shielded re-acquire). A waiter that was notified returns
 // normally; a cancelled waiter never consumes a notification. FIFO order. Loop thread
 // only.
+//
+// A lock_guard from acquire_guard() holds the lock across wait(), which gives the lock
+// back to the same task before it returns.
 
 #include <anyio/detail/runtime.hpp>
 #include <anyio/detail/waiter_list.hpp>
@@ -21,6 +24,12 @@
 namespace anyio {
 
 class condition;
+
+// What condition::statistics() reports (AnyIO's ConditionStatistics).
+struct condition_statistics {
+    std::size_t tasks_waiting = 0;           // in wait(), not yet notified
+    anyio::lock_statistics lock_statistics;  // of the underlying lock
+};
 
 namespace detail {
 class condition_wait_awaiter : protected blocking_operation {
@@ -58,7 +67,11 @@ public:
 
     // The underlying lock's operations.
     [[nodiscard]] detail::lock_acquire_awaiter acquire() noexcept { return lock_.acquire(); }
+    [[nodiscard]] detail::lock_guard_awaiter acquire_guard() noexcept {
+        return lock_.acquire_guard();
+    }
     [[nodiscard]] bool try_acquire() { return lock_.try_acquire(); }
+    [[nodiscard]] lock_guard try_acquire_guard() { return lock_.try_acquire_guard(); }
     void release() { lock_.release(); }
     [[nodiscard]] bool locked() const noexcept { return lock_.locked(); }
     template <class F>
@@ -74,6 +87,10 @@ public:
     // (std::logic_error otherwise). Woken waiters then queue for the lock.
     void notify(std::size_t n = 1);
     void notify_all() { notify(std::numeric_limits<std::size_t>::max()); }
+
+    [[nodiscard]] condition_statistics statistics() const noexcept {
+        return {waiters_.size(), lock_.statistics()};
+    }
 
 private:
     friend class detail::condition_wait_awaiter;

@@ -5,10 +5,16 @@
 #include <anyio/detail/waiter_list.hpp>
 
 #include <coroutine>
+#include <cstddef>
 
 namespace anyio {
 
 class event;
+
+// What event::statistics() reports (AnyIO's EventStatistics).
+struct event_statistics {
+    std::size_t tasks_waiting = 0;
+};
 
 namespace detail {
 class event_wait_awaiter : protected blocking_operation {
@@ -49,6 +55,8 @@ public:
     [[nodiscard]] detail::event_wait_awaiter wait() noexcept {
         return detail::event_wait_awaiter(*this);
     }
+
+    [[nodiscard]] event_statistics statistics() const noexcept { return {waiters_.size()}; }
 
 private:
     friend class detail::event_wait_awaiter;

@@ -1,5 +1,7 @@
 #include <anyio/lock.hpp>
 
+#include <cstdio>
+#include <exception>
 #include <stdexcept>
 
 namespace anyio {
@@ -9,6 +11,11 @@ bool lock::try_acquire() {
     if (owner_ != nullptr) return false;
     owner_ = &task;
     return true;
+}
+
+lock_guard lock::try_acquire_guard() {
+    if (!try_acquire()) return {};
+    return lock_guard(detail::lock_hold{this, owner_});
 }
 
 bool lock::owned_by_current_task() const noexcept {
@@ -33,6 +40,27 @@ void lock::release_unchecked() noexcept {
 }
 
 namespace detail {
+
+void lock_hold::release() {
+    if (held->owner_ != task) {
+        throw std::logic_error(
+            "anyio::lock_guard::release(): the task released the lock by hand already");
+    }
+    held->release();  // the ownership check: throws in another task
+}
+
+void lock_hold::release_at_scope_end() noexcept {
+    if (held->owner_ != task) return;  // the task released it by hand
+    if (current_task() != task) {
+        std::fputs(
+            "anyio::lock_guard destroyed outside the task that acquired the lock: a lock "
+            "belongs to its task (release the guard there; a semaphore_guard can move "
+            "between tasks)\n",
+            stderr);
+        std::terminate();
+    }
+    held->release_unchecked();
+}
 
 bool lock_acquire_awaiter::await_suspend(std::coroutine_handle<> h) {
     if (shielded_) {

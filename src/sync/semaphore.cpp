@@ -22,18 +22,31 @@ bool semaphore::try_acquire() noexcept {
 }
 
 void semaphore::release() {
-    if (max_ && value_ >= *max_) {
+    if (!release_within_max()) {
         throw std::logic_error("semaphore::release(): the value would exceed max_value");
     }
+}
+
+bool semaphore::release_within_max() noexcept {
+    if (max_ && value_ >= *max_) return false;
     detail::semaphore_acquire_awaiter* next = waiters_.pop_front();
     if (next == nullptr) {
         ++value_;
-        return;
+        return true;
     }
     next->finish();  // the token goes straight to the first waiter
+    return true;
 }
 
 namespace detail {
+
+void semaphore_hold::release() {
+    held->release();
+}
+
+void semaphore_hold::release_at_scope_end() noexcept {
+    (void)held->release_within_max();
+}
 
 bool semaphore_acquire_awaiter::await_suspend(std::coroutine_handle<> h) {
     if (!begin(h, "semaphore::acquire()")) return false;

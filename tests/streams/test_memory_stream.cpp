@@ -346,6 +346,48 @@ TEST(MemoryStream, TheOtherSideSeesAnEndClosedOnlyWhenEveryCloneIs) {
     });
 }
 
+// AnyIO's MemoryObjectStreamStatistics, every field at once, the same from either end.
+TEST(MemoryStream, StatisticsReportEveryField) {
+    run_guarded([&]() -> anyio::task<> {
+        auto send_receive = anyio::create_memory_object_stream<int>(1);
+        auto& send = send_receive.first;
+        auto& receive = send_receive.second;
+        auto receive2 = receive.clone();
+        send.send_nowait(1);
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            for (int i = 0; i < 2; ++i)
+                tg.start_soon([&]() -> anyio::task<> { co_await send.send(2); });
+            co_await settle();
+            const anyio::memory_object_stream_statistics stats = receive2.statistics();
+            EXPECT_EQ(stats.current_buffer_used, 1U);
+            EXPECT_EQ(stats.max_buffer_size, 1U);
+            EXPECT_EQ(stats.open_send_streams, 1U);
+            EXPECT_EQ(stats.open_receive_streams, 2U);
+            EXPECT_EQ(stats.tasks_waiting_send, 2U);
+            EXPECT_EQ(stats.tasks_waiting_receive, 0U);
+            EXPECT_EQ(send.statistics().tasks_waiting_send, 2U);
+            tg.cancel_scope().cancel();
+        });
+        EXPECT_EQ(send.statistics().tasks_waiting_send, 0U);
+        EXPECT_EQ(receive.receive_nowait(), 1);
+        receive2.close();
+        EXPECT_EQ(send.statistics().open_receive_streams, 1U);
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                const int item = co_await receive.receive();
+                EXPECT_EQ(item, 3);
+            });
+            co_await settle();
+            EXPECT_EQ(send.statistics().tasks_waiting_receive, 1U);
+            send.send_nowait(3);
+            EXPECT_EQ(send.statistics().tasks_waiting_receive, 0U);
+        });
+        // A closed end still sees the stream (as in AnyIO).
+        EXPECT_EQ(receive2.statistics().open_receive_streams, 1U);
+        EXPECT_EQ(receive2.statistics().max_buffer_size, 1U);
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // Cancellation
 

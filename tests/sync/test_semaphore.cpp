@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -111,6 +112,44 @@ TEST(Semaphore, Errors) {
         EXPECT_THROW(sem.release(), std::logic_error);
         EXPECT_EQ(sem.value(), 2);
         co_await sem.acquire();
+        EXPECT_EQ(sem.value(), 1);
+    });
+}
+
+// A token is nobody's: its guard may end in another task. (The rest of what guards do is
+// in test_guards.cpp.)
+TEST(Semaphore, AGuardMovedToAnotherTaskReleasesThere) {
+    anyio::semaphore sem(1);
+    bool released_there = false;
+    run_guarded([&]() -> anyio::task<> {
+        anyio::semaphore_guard held = co_await sem.acquire_guard();
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon(
+                [&](anyio::semaphore_guard moved) -> anyio::task<> {
+                    EXPECT_TRUE(moved.owns());
+                    moved.release();
+                    released_there = sem.value() == 1;
+                    co_return;
+                },
+                std::move(held));
+            co_return;
+        });
+        EXPECT_FALSE(held.owns());
+    });
+    EXPECT_TRUE(released_there);
+    EXPECT_EQ(sem.value(), 1);
+}
+
+TEST(Semaphore, AGuardEndingAtMaxValueDropsItsTokenInsteadOfThrowing) {
+    anyio::semaphore sem(1, 1);
+    run_guarded([&]() -> anyio::task<> {
+        {
+            anyio::semaphore_guard held = co_await sem.acquire_guard();
+            sem.release();  // a token given back that nobody took: the count is at max
+            EXPECT_EQ(sem.value(), 1);
+            EXPECT_THROW(held.release(), std::logic_error);  // as sem.release() would
+            EXPECT_TRUE(held.owns());
+        }
         EXPECT_EQ(sem.value(), 1);
     });
 }
