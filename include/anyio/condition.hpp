@@ -75,8 +75,10 @@ public:
     void release() { lock_.release(); }
     [[nodiscard]] bool locked() const noexcept { return lock_.locked(); }
     template <class F>
-    requires task_function<F>
-    auto with(F body) -> task<task_result_t<F>> { return lock_.with(std::move(body)); }
+    requires task_function<std::decay_t<F>>
+    auto with(F&& body) -> task<task_result_t<std::decay_t<F>>> {
+        return lock_.with(std::forward<F>(body));
+    }
     [[nodiscard]] anyio::lock& underlying_lock() noexcept { return lock_; }
 
     // Releases the lock, waits for a notification, re-acquires the lock. A checkpoint.

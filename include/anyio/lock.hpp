@@ -12,6 +12,7 @@
 //     co_await l.with([&]() -> anyio::task<> { ... });          // around a body
 
 #include <anyio/detail/acquisition_guard.hpp>
+#include <anyio/detail/awaited_callable.hpp>
 #include <anyio/detail/runtime.hpp>
 #include <anyio/detail/waiter_list.hpp>
 #include <anyio/task.hpp>
@@ -127,15 +128,22 @@ public:
     }
 
     // Runs `body()` (a callable returning anyio::task<T>) holding the lock; releases it
-    // when the body ends, also by an exception. Yields the body's result.
+    // when the body ends, also by an exception. Yields the body's result. `body` is
+    // decay-copied and lives until the returned task finished.
     template <class F>
-    requires task_function<F>
-    auto with(F body) -> task<task_result_t<F>> {
+    requires task_function<std::decay_t<F>>
+    auto with(F&& body) -> task<task_result_t<std::decay_t<F>>> {
+        detail::check_awaited_callable<F>();
+        return with_body(std::decay_t<F>(std::forward<F>(body)));
+    }
+
+private:
+    template <task_function F>
+    auto with_body(F body) -> task<task_result_t<F>> {
         lock_guard held = co_await acquire_guard();
         co_return co_await body();
     }
 
-private:
     friend class detail::lock_acquire_awaiter;
     friend struct detail::lock_hold;
     friend class condition;

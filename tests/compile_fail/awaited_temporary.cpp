@@ -77,4 +77,10 @@ anyio::task<> awaited_temporaries(std::shared_ptr<int> p, anyio::socket_listener
 #else
     co_await listener.serve(handler);
 #endif
+    anyio::lock mutex;
+#if NATURAL(10)
+    co_await mutex.with([p]() -> anyio::task<> { co_return; });
+#else
+    co_await mutex.with(body);
+#endif
 }
