@@ -21,7 +21,7 @@ import re
 import sys
 
 # Pages of the reference that are written in other branches; linked before they land.
-PENDING = {"docs/sync.md", "docs/threads.md", "docs/testing.md"}
+PENDING = {"docs/testing.md"}
 
 FENCE = "```cpp"
 
