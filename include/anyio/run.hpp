@@ -13,6 +13,10 @@
 
 namespace anyio {
 
+namespace testing {
+class mock_clock;  // <anyio/testing/mock_clock.hpp>
+}
+
 // What a second Ctrl+C (or a second graceful signal) does while the first one's cleanup
 // runs.
 enum class second_interrupt {
@@ -28,6 +32,11 @@ struct run_options {
     // Typical: {SIGTERM}. Refused (std::invalid_argument, before anything starts) like
     // open_signal_receiver refuses signals, SIGKILL and SIGSTOP included.
     std::vector<int> graceful_signals;
+    // Where the loop takes its time from: nullptr (the default) for the monotonic clock,
+    // or a mock clock for tests of timeout logic (virtual time that moves by jumps or
+    // autojump; <anyio/testing/mock_clock.hpp>). The clock must outlive the run and drive
+    // no other loop meanwhile (std::logic_error before anything starts).
+    testing::mock_clock* clock = nullptr;
 };
 
 namespace detail {

@@ -12,7 +12,9 @@
 
 namespace anyio {
 
-// The loop's clock: monotonic, unaffected by wall-clock changes.
+// The loop's clock: monotonic, unaffected by wall-clock changes. Under a mock clock
+// (run_options::clock) the loop's virtual time; on a thread that runs no loop, the
+// monotonic clock. Every deadline in anyio is compared with this time.
 [[nodiscard]] clock::time_point current_time() noexcept;
 
 // When the calling task will be cancelled if nothing else cancels it first (Trio's

@@ -42,7 +42,7 @@ void cancel_scope::enter(const char* what) {
     }
     scope_access::add_task(*this, task);
     if (!cancel_called_ && timer_.when != clock::time_point::max()) {
-        if (timer_.when <= clock::now()) {
+        if (timer_.when <= loop_->now()) {
             cancel();
         } else {
             detail::add_timer(*loop_, timer_);
@@ -79,7 +79,7 @@ void cancel_scope::set_deadline(clock::time_point deadline) {
     if (!active_ || cancel_called_) return;
     detail::remove_timer(*loop_, timer_);
     if (deadline == clock::time_point::max()) return;
-    if (deadline <= clock::now()) {
+    if (deadline <= loop_->now()) {
         cancel();
     } else {
         detail::add_timer(*loop_, timer_);

@@ -1,6 +1,8 @@
 #include <anyio/exceptions.hpp>
 #include <anyio/task.hpp>
 
+#include "core/describe_exception.hpp"
+
 #include <cxxabi.h>
 
 #include <typeinfo>
@@ -10,8 +12,8 @@
 
 namespace anyio {
 
-namespace {
-std::string describe(const std::exception_ptr& error) {
+namespace detail {
+std::string describe_exception(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
@@ -24,7 +26,7 @@ std::string describe(const std::exception_ptr& error) {
         return "unknown exception";
     }
 }
-}  // namespace
+}  // namespace detail
 
 namespace detail {
 bool current_exception_is_cancelled() noexcept {
@@ -40,7 +42,7 @@ exception_group::exception_group(std::vector<std::exception_ptr> errors)
     const char* separator = ": ";
     for (const auto& error : errors_) {
         message_ += separator;
-        message_ += describe(error);
+        message_ += detail::describe_exception(error);
         separator = "; ";
     }
 }

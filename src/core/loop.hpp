@@ -7,6 +7,7 @@
 
 #include "backend/epoll/epoll_backend.hpp"
 #include "core/deadline_heap.hpp"
+#include "core/due_check.hpp"
 #include "core/wakeup.hpp"
 
 #include <atomic>
@@ -14,6 +15,10 @@
 #include <memory>
 #include <mutex>
 #include <vector>
+
+namespace anyio::testing {
+class mock_clock;
+}
 
 namespace anyio::detail {
 
@@ -31,6 +36,17 @@ public:
     ~loop();
 
     [[nodiscard]] static loop* current() noexcept;
+
+    // The time every deadline of this loop is compared with: the monotonic clock, or the
+    // mock clock the loop was given.
+    [[nodiscard]] clock::time_point now() const noexcept {
+        if (mock_ == nullptr) [[likely]]
+            return clock::now();
+        return mock_now();
+    }
+    // Before the loop runs: take the time from `c` (nullptr: the monotonic clock). Throws
+    // std::logic_error if `c` already drives another loop.
+    void use_clock(testing::mock_clock* c);
 
     void schedule(task_state& task) noexcept;
     // Runs tasks, timers and I/O until `done` becomes true.
@@ -64,6 +80,7 @@ private:
     void run_ready_batch() noexcept;
     void poll_and_fire();
     void run_posted();
+    [[nodiscard]] clock::time_point mock_now() const noexcept;
 
     struct run_queue {
         task_state* head = nullptr;
@@ -71,6 +88,7 @@ private:
     };
     run_queue ready_;
     deadline_heap timers_;
+    due_check due_;
     epoll_backend backend_;
     std::unique_ptr<signal_dispatcher> signals_;
     io_source* registered_ = nullptr;  // head of the list of registered sources
@@ -82,6 +100,7 @@ private:
     // How many sources are registered: while none is, polling with tasks ready cannot
     // find anything, so the loop skips the system call.
     std::size_t registered_count_ = 0;
+    testing::mock_clock* mock_ = nullptr;
 };
 
 }  // namespace anyio::detail

@@ -60,6 +60,7 @@ void validate(const run_options& options) {
 
 void run_on_new_loop(task<void> main, const run_options& options, bool claim_termination) {
     loop lp;
+    lp.use_clock(options.clock);
     task_state root;
     root.owner = &lp;
     cancel_scope root_scope;

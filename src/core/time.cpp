@@ -5,7 +5,8 @@
 namespace anyio {
 
 clock::time_point current_time() noexcept {
-    return clock::now();
+    const detail::loop* l = detail::loop::current();
+    return l != nullptr ? l->now() : clock::now();
 }
 
 namespace detail {

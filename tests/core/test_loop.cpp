@@ -1,5 +1,6 @@
 // The event loop: sleeping, checkpoints, the clock, events, the deadline heap, and the
-// one door other threads may use (loop::post).
+// one door other threads may use (loop::post). Sleeps and timers run on virtual time
+// (run_autojump), exact and instant; the real clock is checked where it is the subject.
 #include <anyio/anyio.hpp>
 
 #include "core/deadline_heap.hpp"
@@ -22,48 +23,59 @@
 namespace {
 
 using namespace std::chrono_literals;
+using anyio_test::run_autojump;
 using anyio_test::run_guarded;
 using steady = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------------------------------
 // sleep, sleep_until, checkpoint, current_time
 
-TEST(Sleep, LastsAtLeastItsDuration) {
+TEST(Sleep, LastsExactlyItsDurationInVirtualTime) {
     std::vector<std::pair<steady::duration, steady::duration>> slept;  // {asked, got}
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         for (const steady::duration d :
-             {steady::duration(1ms), steady::duration(10ms), steady::duration(25ms)}) {
-            const auto t0 = steady::now();
+             {steady::duration(1ms), steady::duration(10ms), steady::duration(25h)}) {
+            const auto t0 = anyio::current_time();
             co_await anyio::sleep(d);
-            slept.emplace_back(d, steady::now() - t0);
+            slept.emplace_back(d, anyio::current_time() - t0);
         }
         // A fractional duration is rounded up, never down.
-        const auto t0 = steady::now();
-        co_await anyio::sleep(std::chrono::duration<double, std::milli>(2.5));
-        slept.emplace_back(std::chrono::microseconds(2500), steady::now() - t0);
+        const auto t0 = anyio::current_time();
+        co_await anyio::sleep(std::chrono::duration<double, std::nano>(2.5));
+        slept.emplace_back(3ns, anyio::current_time() - t0);
     });
     ASSERT_EQ(slept.size(), 4U);
     for (const auto& [asked, got] : slept) {
-        EXPECT_GE(got, asked);
+        EXPECT_EQ(got, asked);
     }
 }
 
-TEST(Sleep, SleepUntilWakesNoEarlierThanTheDeadline) {
-    steady::time_point target{};
-    steady::time_point woke{};
+TEST(Sleep, LastsAtLeastItsDurationInRealTime) {
+    steady::duration got{};
     run_guarded([&]() -> anyio::task<> {
+        const auto t0 = steady::now();
+        co_await anyio::sleep(2ms);
+        got = steady::now() - t0;
+    });
+    EXPECT_GE(got, 2ms);
+}
+
+TEST(Sleep, SleepUntilWakesAtTheDeadline) {
+    anyio::clock::time_point target{};
+    anyio::clock::time_point woke{};
+    run_autojump([&]() -> anyio::task<> {
         target = anyio::current_time() + 20ms;
         co_await anyio::sleep_until(target);
-        woke = steady::now();
+        woke = anyio::current_time();
     });
-    EXPECT_GE(woke, target);
+    EXPECT_EQ(woke, target);
 }
 
 TEST(Sleep, DeadlineInThePastStillYields) {
     // A sleep that is already due is still a schedule point: a task that is ready runs
     // before the sleeper continues.
     std::vector<std::string> log;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             tg.start_soon([&]() -> anyio::task<> {
                 log.emplace_back("other");
@@ -98,16 +110,16 @@ TEST(Sleep, DeadlineInThePastStillYields) {
 TEST(Sleep, ForeverSleepIsCancellable) {
     // hours::max() saturates to "forever" instead of overflowing into the past.
     std::optional<bool> finished;
-    steady::duration slept{};
-    run_guarded([&]() -> anyio::task<> {
-        const auto t0 = steady::now();
+    anyio::clock::duration slept{};
+    run_autojump([&]() -> anyio::task<> {
+        const auto t0 = anyio::current_time();
         finished = co_await anyio::move_on_after(
             20ms, []() -> anyio::task<> { co_await anyio::sleep(std::chrono::hours::max()); });
-        slept = steady::now() - t0;
+        slept = anyio::current_time() - t0;
     });
     ASSERT_TRUE(finished.has_value());
     EXPECT_FALSE(*finished);
-    EXPECT_GE(slept, 20ms);
+    EXPECT_EQ(slept, 20ms);
 }
 
 TEST(Checkpoint, LetsOtherTasksRun) {
@@ -185,7 +197,7 @@ TEST(Event, SetWakesEveryWaiter) {
     bool set_before = true;
     bool set_after = false;
     int saw_set = 0;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         anyio::event ev;
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             for (int i = 0; i < waiters; ++i) {
@@ -196,7 +208,7 @@ TEST(Event, SetWakesEveryWaiter) {
                     ++woken;
                 });
             }
-            co_await anyio::sleep(5ms);  // every waiter is parked by now
+            co_await anyio::sleep(5ms);  // autojump: ends once every waiter is parked
             waiting_before_set = waiting;
             woken_before_set = woken;
             set_before = ev.is_set();
@@ -253,7 +265,7 @@ TEST(Event, CancellingSomeWaitersLeavesTheOthersWaiting) {
     std::vector<int> outcome(waiters, 0);  // 1: woken by set, 2: cancelled
     std::vector<int> outcome_before_set;
     std::vector<bool> caught(waiters, false);
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         anyio::event ev;
         std::vector<anyio::cancel_scope> scopes(waiters);
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -272,11 +284,11 @@ TEST(Event, CancellingSomeWaitersLeavesTheOthersWaiting) {
                     caught[idx] = scopes[idx].cancelled_caught();
                 });
             }
-            co_await anyio::sleep(5ms);  // every waiter is parked
+            co_await anyio::sleep(5ms);  // autojump: ends once every waiter is parked
             scopes[0].cancel();
             scopes[2].cancel();
             scopes[4].cancel();
-            co_await anyio::sleep(5ms);  // the cancelled waiters unwind
+            co_await anyio::sleep(5ms);  // ends once the cancelled waiters have unwound
             outcome_before_set = outcome;
             ev.set();
         });
@@ -297,7 +309,7 @@ TEST(Timers, ManySleepsFireInDeadlineOrder) {
     };
     std::vector<wake> wakes;
     wakes.reserve(sleepers);
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         std::mt19937 rng(12345);
         std::uniform_int_distribution<int> micros(1'000, 300'000);
         auto sleeper = [&wakes](std::chrono::microseconds d) -> anyio::task<> {
@@ -318,11 +330,11 @@ TEST(Timers, ManySleepsFireInDeadlineOrder) {
     EXPECT_TRUE(std::is_sorted(wakes.begin(), wakes.end(), [](const wake& a, const wake& b) {
         return a.deadline < b.deadline;
     }));
-    int early = 0;
+    int not_on_time = 0;  // virtual time: each wakes exactly at its deadline
     for (const wake& w : wakes) {
-        if (w.woke < w.deadline) ++early;
+        if (w.woke != w.deadline) ++not_on_time;
     }
-    EXPECT_EQ(early, 0);
+    EXPECT_EQ(not_on_time, 0);
 }
 
 TEST(Timers, FarDeadlinesThatNeverFireAreRemoved) {
@@ -341,7 +353,7 @@ TEST(Timers, FarDeadlinesThatNeverFireAreRemoved) {
     int short_sleeps_early = 0;
     run_guarded([&]() -> anyio::task<> {
         anyio::detail::loop* lp = anyio::detail::loop::current();
-        baseline = lp->timers().size();  // the hang guard's deadline
+        baseline = lp->timers().size();  // none: run_test's hang guard is no timer
         std::mt19937 rng(777);
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             for (int w = 0; w < workers; ++w) {

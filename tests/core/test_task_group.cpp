@@ -19,7 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using anyio::cancel_scope;
-using anyio_test::run_guarded;
+using anyio_test::run_autojump;
 
 constexpr anyio::clock::time_point never = anyio::clock::time_point::max();
 
@@ -79,7 +79,7 @@ TEST(TaskGroup, ChildrenRunConcurrentlyAndTheParentWaitsForAll) {
     std::vector<std::string> log;
     bool a_done_at_exit = false;
     bool b_done_at_exit = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         anyio::event a_ready;
         anyio::event b_ready;
         bool a_done = false;
@@ -118,7 +118,7 @@ TEST(TaskGroup, ChildrenRunConcurrentlyAndTheParentWaitsForAll) {
 TEST(TaskGroup, StartSoonIsNotACheckpointAndTheChildRunsNextRound) {
     bool started_right_after = true;
     bool started_after_checkpoint = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         bool started = false;
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             tg.start_soon([&]() -> anyio::task<> {
@@ -139,7 +139,7 @@ TEST(TaskGroup, StartSoonCopiesItsArguments) {
     std::string by_const_ref;
     std::string from_temporary;
     std::string from_literal;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         auto take_value = [](std::string s, std::string* out) -> anyio::task<> {
             co_await anyio::checkpoint();
             *out = s;
@@ -174,7 +174,7 @@ TEST(TaskGroup, StartSoonCopiesItsArguments) {
 // the child's own copy cannot bind to int&.
 TEST(TaskGroup, StdRefShares) {
     int shared = 0;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         auto bump = [](int& n) -> anyio::task<> {
             co_await anyio::checkpoint();
             ++n;
@@ -200,7 +200,7 @@ TEST(TaskGroup, AFailingChildCancelsItsSiblings) {
     bool unwound_before_group_threw = false;
     std::optional<std::vector<std::string>> types;
     std::string message;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 tg.start_soon([&]() -> anyio::task<> {
@@ -244,7 +244,7 @@ TEST(TaskGroup, EveryFailureIsCollectedAndCancellationsAreNot) {
     std::optional<std::vector<std::string>> types;
     std::string what;
     bool sleeper_cancelled = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 tg.start_soon([]() -> anyio::task<> {
@@ -287,7 +287,7 @@ TEST(TaskGroup, TheBodysExceptionIsCollectedToo) {
     std::optional<std::vector<std::string>> types;
     std::optional<std::vector<std::string>> alone;
     bool child_cancelled = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 tg.start_soon([&]() -> anyio::task<> {
@@ -332,7 +332,7 @@ TEST(TaskGroup, CancellingTheGroupsScopeCancelsEveryChild) {
     bool body_continued_after_cancel = false;
     bool body_reached_end = false;
     bool after_group = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             for (int i = 0; i < 3; ++i) {
                 tg.start_soon([&]() -> anyio::task<> {
@@ -363,7 +363,7 @@ TEST(TaskGroup, AChildCanCancelTheGroup) {
     // The "signal handler task" pattern: a child gets the group's scope by reference.
     bool worker_cancelled = false;
     bool returned_normally = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         auto canceller = [](cancel_scope& scope) -> anyio::task<> {
             co_await anyio::sleep(5ms);
             scope.cancel();
@@ -440,7 +440,7 @@ struct outer_cancel_fixture {
 
 TEST(TaskGroup, OuterCancelWhileWaitingCancelsChildrenAndWaitsForTheirCleanup) {
     outer_cancel_fixture f;
-    run_guarded([&]() -> anyio::task<> { co_await f.scenario(); });
+    run_autojump([&]() -> anyio::task<> { co_await f.scenario(); });
     EXPECT_EQ(f.cleaned, 3);
     EXPECT_EQ(f.cleaned_when_group_returned, 3)
         << "the group returned before its children finished their cleanup";
@@ -452,7 +452,7 @@ TEST(TaskGroup, OuterCancelWhileWaitingPropagatesOutOfTheGroup) {
     // out of the group once the children are done: code right after the group, inside the
     // cancelled scope, must not run.
     outer_cancel_fixture f;
-    run_guarded([&]() -> anyio::task<> { co_await f.scenario(); });
+    run_autojump([&]() -> anyio::task<> { co_await f.scenario(); });
     EXPECT_EQ(f.cleaned, 3);
     EXPECT_FALSE(f.after_group) << "code after the group ran inside a cancelled scope";
     EXPECT_TRUE(f.outer.cancelled_caught());
@@ -471,7 +471,7 @@ struct body_cancel_result {
 
 body_cancel_result run_body_cancel_scenario(bool children_clean_up_slowly) {
     body_cancel_result r;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         cancel_scope outer;
         co_await outer.run([&]() -> anyio::task<> {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -535,7 +535,7 @@ TEST(TaskGroup, DeadlineAroundAGroupIsReportedAsATimeout) {
     bool timed_out = false;
     bool fail_after_returned = false;
     int children_cancelled = 0;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         auto group_of_sleepers = [&]() -> anyio::task<> {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 for (int i = 0; i < 2; ++i) {
@@ -576,7 +576,7 @@ TEST(TaskGroupStart, ReturnsTheStartedValueBeforeTheChildFinishes) {
     bool finished_when_started = true;
     bool finished_at_end = false;
     std::string with_args;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         anyio::event release;
         bool child_finished = false;
         auto server = [&](anyio::task_status<int>& status) -> anyio::task<> {
@@ -616,7 +616,7 @@ TEST(TaskGroupStart, VoidStart) {
     bool ready_when_started = false;
     bool finished_when_started = true;
     bool finished_at_end = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         bool ready = false;
         bool finished = false;
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -637,7 +637,7 @@ TEST(TaskGroupStart, ChildFailingBeforeStartedThrowsFromStartOnly) {
     bool sibling_cancelled = false;
     bool body_continued = false;
     bool group_threw = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 tg.start_soon([&]() -> anyio::task<> {
@@ -675,7 +675,7 @@ TEST(TaskGroupStart, ChildReturningWithoutStartedIsARuntimeError) {
     bool runtime_error = false;
     bool group_error = false;
     bool body_continued = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 try {
@@ -702,7 +702,7 @@ TEST(TaskGroupStart, ChildReturningWithoutStartedIsARuntimeError) {
 TEST(TaskGroupStart, ChildFailingAfterStartedFailsTheGroup) {
     std::optional<int> value;
     std::optional<std::vector<std::string>> types;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 value = co_await tg.start([](anyio::task_status<int>& status) -> anyio::task<> {
@@ -724,7 +724,7 @@ TEST(TaskGroupStart, ChildFailingAfterStartedFailsTheGroup) {
 TEST(TaskGroupStart, StartedTwiceIsALogicError) {
     std::optional<std::vector<std::string>> types;
     std::optional<int> value;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 value = co_await tg.start([](anyio::task_status<int>& status) -> anyio::task<> {
@@ -747,7 +747,7 @@ TEST(TaskGroupStart, CancellingTheCallerCancelsTheUnstartedChild) {
     bool start_returned = false;
     bool caller_caught = false;
     bool other_child_done = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         cancel_scope caller;
         anyio::event child_parked;
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -788,7 +788,7 @@ TEST(TaskGroup, NestedGroupsWrapFailures) {
     std::optional<std::vector<std::string>> outer_types;
     std::optional<std::vector<std::string>> inner_types;
     std::string inner_what;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         try {
             co_await anyio::with_task_group([&](anyio::task_group& outer_tg) -> anyio::task<> {
                 outer_tg.start_soon([&]() -> anyio::task<> {
@@ -845,7 +845,7 @@ TEST(TaskGroup, CancellingAnOuterGroupReachesAnInnerGroupsChildren) {
     int inner_cancelled = 0;
     int inner_finished = 0;
     bool outer_returned = false;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         anyio::event all_parked;
         int parked = 0;
         co_await anyio::with_task_group([&](anyio::task_group& outer_tg) -> anyio::task<> {
@@ -888,7 +888,7 @@ anyio::task<> spawn_tree(anyio::task_group& tg, int depth, int& count) {
 TEST(TaskGroup, ChildrenCanSpawnIntoTheirOwnGroup) {
     int count = 0;
     int count_when_group_returned = -1;
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
             tg.start_soon(spawn_tree, std::ref(tg), 6, std::ref(count));
             co_return;

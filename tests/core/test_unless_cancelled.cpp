@@ -2,6 +2,8 @@
 
 #include <anyio/anyio.hpp>
 
+#include "support/run_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,7 +15,7 @@ using namespace std::chrono_literals;
 namespace {
 
 TEST(UnlessCancelled, CompletedOperationsReportSuccess) {
-    anyio::run([]() -> anyio::task<> {
+    anyio_test::run_autojump([]() -> anyio::task<> {
         EXPECT_TRUE(co_await anyio::unless_cancelled(anyio::sleep(1ms)));
         EXPECT_TRUE(co_await anyio::unless_cancelled(anyio::checkpoint()));
         anyio::event ev;
@@ -23,7 +25,7 @@ TEST(UnlessCancelled, CompletedOperationsReportSuccess) {
 }
 
 TEST(UnlessCancelled, CancelledSleepReturnsFalseAndTheScopeStaysCancelled) {
-    anyio::run([]() -> anyio::task<> {
+    anyio_test::run_autojump([]() -> anyio::task<> {
         bool slept = true;
         bool next_checkpoint_threw = false;
         bool finished = true;

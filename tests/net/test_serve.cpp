@@ -24,6 +24,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using anyio_test::run_autojump;
 using anyio_test::run_guarded;
 using anyio_test::settle;
 
@@ -332,7 +333,7 @@ std::vector<int> exhaust_descriptors_but_one() {
 TEST(Serve, OutOfDescriptorsTheListenerBacksOffAndServesOnceSomeAreFree) {
     const anyio_test::exit_status status = anyio_test::run_in_child([] {
         lower_descriptor_limit();
-        run_guarded([]() -> anyio::task<> {
+        run_autojump([]() -> anyio::task<> {
             auto listener = co_await anyio::create_tcp_listener("127.0.0.1", 0);
             co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
                 tg.start_soon(
@@ -365,7 +366,7 @@ TEST(Serve, OutOfDescriptorsTheListenerBacksOffAndServesOnceSomeAreFree) {
 TEST(Serve, ClosingTheListenerWakesAnAcceptThatBacksOff) {
     const anyio_test::exit_status status = anyio_test::run_in_child([] {
         lower_descriptor_limit();
-        run_guarded([]() -> anyio::task<> {
+        run_autojump([]() -> anyio::task<> {
             auto listener = co_await anyio::create_tcp_listener("127.0.0.1", 0);
             std::vector<int> held;
             bool served = false;

@@ -23,6 +23,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using anyio_test::run_autojump;
 using anyio_test::run_guarded;
 
 namespace fs = std::filesystem;
@@ -194,7 +195,7 @@ TEST(UnixSocket, BadPathsAreRefused) {
 TEST(UnixSocket, ConnectWaitsWhileTheBacklogIsFullAndCancelsCleanly) {
     const socket_dir dir;
     const std::string path = dir.file("full.sock");
-    run_guarded([&]() -> anyio::task<> {
+    run_autojump([&]() -> anyio::task<> {
         auto listener = co_await anyio::create_unix_listener(path, 1);
         std::vector<anyio::socket_stream> queued;
         for (;;) {

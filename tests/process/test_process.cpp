@@ -32,6 +32,7 @@ using anyio_test::cmd;
 using anyio_test::is_reaped;
 using anyio_test::pattern;
 using anyio_test::receive_all;
+using anyio_test::run_autojump;
 using anyio_test::run_guarded;
 using anyio_test::settle;
 
@@ -126,7 +127,7 @@ TEST(Process, TerminateKillAndSendSignal) {
 }
 
 TEST(Process, CancelledWaitLeavesTheChildRunning) {
-    run_guarded([]() -> anyio::task<> {
+    run_autojump([]() -> anyio::task<> {
         anyio::process child = co_await anyio::open_process(cmd("sleep", "100"));
         const bool finished = co_await anyio::move_on_after(
             20ms, [&]() -> anyio::task<> { (void)co_await child.wait(); });
@@ -308,7 +309,7 @@ TEST(Process, AcloseClosesPipesAndWaits) {
 }
 
 TEST(Process, CancelledAcloseKillsAndReapsBeforePropagating) {
-    run_guarded([]() -> anyio::task<> {
+    run_autojump([]() -> anyio::task<> {
         anyio::process child = co_await anyio::open_process(cmd("sleep", "100"));
         const bool finished = co_await anyio::move_on_after(
             20ms, [&]() -> anyio::task<> { co_await child.aclose(); });

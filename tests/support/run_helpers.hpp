@@ -1,29 +1,30 @@
 #pragma once
-// Test support: run a coroutine body on a fresh loop under a hang guard.
+// Test support: run a coroutine body on a fresh loop under a hang guard, on real or on
+// virtual time (anyio::testing::run_test).
 
 #include <anyio/anyio.hpp>
+#include <anyio/testing.hpp>
 
-#include <gtest/gtest.h>
-
-#include <chrono>
+#include <utility>
 
 namespace anyio_test {
 
-// Runs `body` under a generous deadline so that a lost wake-up fails the test instead of
-// hanging it: a hang guard, never a speed assertion. The guard checks cancel_called()
-// rather than relying on fail_after, so it also notices an expiry whose `cancelled` was
-// caught further in.
-inline constexpr auto hang_guard = std::chrono::seconds(60);
-
+// Runs `body` under run_test's hang guard (60 s of real time), so that a lost wake-up fails
+// the test (hang_guard_expired, which GoogleTest reports) instead of hanging it: a hang
+// guard, never a speed assertion.
 template <class F>
 void run_guarded(F body) {
-    bool expired = false;
-    anyio::run([&]() -> anyio::task<> {
-        anyio::cancel_scope guard(anyio::deadline_after(hang_guard));
-        co_await guard.run(body);
-        expired = guard.cancel_called();
-    });
-    if (expired) ADD_FAILURE() << "the hang guard expired: something never woke up";
+    anyio::testing::run_test(std::move(body));
+}
+
+// The same on virtual time: a mock clock that jumps to the next deadline whenever every
+// task is blocked, so sleeps and timeouts take no real time and their timings are exact.
+// For tests of timeout logic; not for tests that wait for a worker thread or another
+// process, whose progress the clock does not wait for.
+template <class F>
+void run_autojump(F body) {
+    anyio::testing::mock_clock clock(anyio::testing::autojump);
+    anyio::testing::run_test(std::move(body), {.clock = &clock});
 }
 
 // A few scheduling rounds, so that tasks woken or started just now reach their next
