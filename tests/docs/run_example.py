@@ -114,6 +114,11 @@ EXPECTED = {
         r"^server: portal_stopped$",
         r"^after stop: anyio::blocking_portal::call: the portal has stopped$",
     ]),
+    "testing": (0, [
+        r"^\[ RUN      \] Retry\.GivesUpAfterThirtySeconds$",
+        r"^\[       OK \] Retry\.GivesUpAfterThirtySeconds",
+        r"^\[  PASSED  \] 1 test\.$",
+    ]),
     "portal_main": (0, [
         r"^ticker started at 0$",
         r"^main saw 3 ticks or more$",
