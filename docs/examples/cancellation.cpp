@@ -69,16 +69,19 @@ anyio::task<> main_task() {
         anyio::current_effective_deadline() == anyio::clock::time_point::max() ? "yes" : "no");
 
     // A busy loop that stays cancellable: checkpoint_if_cancelled never yields, so it
-    // costs a few pointer reads; a checkpoint() now and then lets the others run.
+    // costs a few pointer reads; a checkpoint() now and then lets the others run. Here the
+    // loop cancels its own scope at step 5000 and stops at the very next check.
     long steps = 0;
+    anyio::cancel_scope busy_scope;
     auto busy = [&]() -> anyio::task<> {
         for (;;) {
             co_await anyio::checkpoint_if_cancelled();
-            if (++steps % 1000 == 0) co_await anyio::checkpoint();
+            if (++steps == 5000) busy_scope.cancel();
+            if (steps % 1000 == 0) co_await anyio::checkpoint();
         }
     };
-    co_await anyio::move_on_after(5ms, busy);
-    std::printf("busy loop stopped: %s\n", steps > 0 ? "yes" : "no");
+    co_await busy_scope.run(busy);
+    std::printf("busy loop stopped: %s\n", steps == 5000 ? "yes" : "no");
 
     // unless_cancelled: cancellation as a value instead of an exception.
     auto quiet = []() -> anyio::task<> {

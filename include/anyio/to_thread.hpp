@@ -25,6 +25,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -123,14 +124,26 @@ template <class R, class F, class... Args>
 class worker_call final : public worker_result<R> {
 public:
     template <class G, class... A>
-    explicit worker_call(G&& g, A&&... a) : fn_(std::forward<G>(g)), args_(std::forward<A>(a)...) {}
+    explicit worker_call(G&& g, A&&... a)
+        : fn_(std::in_place, std::forward<G>(g)), args_(std::in_place, std::forward<A>(a)...) {}
 
 private:
-    // Runs once: the copies are moved into the call (as std::thread).
-    void invoke() override { this->slot_.fill(fn_, args_); }
+    // Runs once: the copies are moved into the call (as std::thread), then destroyed here
+    // on the worker, before the loop hears of the result: when run_sync returns, nothing of
+    // the function (its captures included) is still alive on another thread.
+    void invoke() override {
+        struct release_copies {
+            worker_call& call;
+            ~release_copies() {
+                call.fn_.reset();
+                call.args_.reset();
+            }
+        } release{*this};  // also when the function throws
+        this->slot_.fill(*fn_, *args_);
+    }
 
-    F fn_;
-    std::tuple<Args...> args_;
+    std::optional<F> fn_;
+    std::optional<std::tuple<Args...>> args_;
 };
 
 template <class R>
