@@ -16,6 +16,7 @@
 // bytes passed to send() must stay alive until it completes (a temporary in the co_await
 // expression does), and a stream must not be moved while an operation on it is running.
 
+#include <anyio/abc/byte_streams.hpp>
 #include <anyio/task.hpp>
 
 #include <cstddef>
@@ -31,7 +32,7 @@ namespace detail {
 class fd_watch;
 }
 
-class byte_stream {
+class byte_stream : public abc::byte_stream {
 public:
     // A closed stream (every operation throws closed_resource_error).
     byte_stream() noexcept;
@@ -43,7 +44,7 @@ public:
     byte_stream& operator=(byte_stream&&) noexcept;
     byte_stream(const byte_stream&) = delete;
     byte_stream& operator=(const byte_stream&) = delete;
-    ~byte_stream();  // closes the descriptor
+    ~byte_stream() override;  // closes the descriptor
 
     // Receives at least one and at most max_bytes (> 0) bytes: what has arrived, in a
     // string of that size. No buffer is held while it waits (the read goes through one
@@ -51,20 +52,20 @@ public:
     // Throws end_of_stream when
     // the peer finished sending, broken_resource_error when the connection was reset,
     // closed_resource_error when this side closed the stream, std::system_error otherwise.
-    [[nodiscard]] task<std::string> receive(std::size_t max_bytes = 65536);
+    [[nodiscard]] task<std::string> receive(std::size_t max_bytes = 65536) override;
     // Like receive, into the caller's buffer (non-empty); returns the byte count, 0 at
     // end of stream.
-    [[nodiscard]] task<std::size_t> receive_into(std::span<char> buffer);
+    [[nodiscard]] task<std::size_t> receive_into(std::span<char> buffer) override;
     // Sends every byte. Throws broken_resource_error if the peer is gone,
     // closed_resource_error if this side closed the stream or sent EOF.
-    [[nodiscard]] task<> send(std::string_view bytes);
+    [[nodiscard]] task<> send(std::string_view bytes) override;
     // No more sends from this side: the peer's receive reports end of stream once it has
     // read everything (shutdown(SHUT_WR) on a socket; closes a pipe's write end). Receiving
     // goes on. Idempotent.
-    [[nodiscard]] task<> send_eof();
+    [[nodiscard]] task<> send_eof() override;
     // Closes the stream; a task blocked in receive/send on it gets closed_resource_error.
     // Idempotent. close() is the same without the checkpoint.
-    [[nodiscard]] task<> aclose();
+    [[nodiscard]] task<> aclose() override;
     void close() noexcept;
 
     [[nodiscard]] bool is_open() const noexcept;
