@@ -373,6 +373,8 @@ TEST(CallableLifetime, PortalCallAndStartTaskSoon) {
         });
     EXPECT_EQ(called, kExpected);
     EXPECT_EQ(later.get(), kExpected);
+    // Before the portal stops: the loop destroyed the copies before it woke this thread.
+    EXPECT_EQ(c.shared.use_count(), 1);
     portal.stop();
     EXPECT_EQ(c.shared.use_count(), 1);
 }

@@ -155,27 +155,44 @@ template <class T, class F, class... Args>
 class thread_call final : public thread_result<T> {
 public:
     template <class G, class... A>
-    explicit thread_call(G&& g, A&&... a) : fn_(std::forward<G>(g)), args_(std::forward<A>(a)...) {}
+    explicit thread_call(G&& g, A&&... a)
+        : fn_(std::in_place, std::forward<G>(g)), args_(std::in_place, std::forward<A>(a)...) {}
 
 private:
     // Like task_group::start_soon: the copies of the arguments are moved into the call
     // (it runs once) and live as long as the call, so a coroutine taking them by const or
-    // rvalue reference stays valid.
+    // rvalue reference stays valid. They are destroyed here, on the loop, before run()
+    // settles the call: the loop's task may hold the call a moment longer than the waiter,
+    // and the copies' destructors must not run on the loop while the asking thread already
+    // uses what they captured (a shared_ptr's use_count, a lock).
     task<void> invoke() override {
+        const release_copies_on_exit release(this);
         if constexpr (task_function_of_copies<F, Args...>) {
             if constexpr (std::is_void_v<T>) {
-                co_await invoke_with_copies(fn_, args_);
+                co_await invoke_with_copies(*fn_, *args_);
             } else {
-                this->slot_.set(co_await invoke_with_copies(fn_, args_));
+                this->slot_.set(co_await invoke_with_copies(*fn_, *args_));
             }
         } else {
-            this->slot_.fill(fn_, args_);
+            this->slot_.fill(*fn_, *args_);
         }
         co_return;  // a coroutine also when no branch above awaits
     }
 
-    F fn_;
-    std::tuple<Args...> args_;
+    // Also when the call throws: a local is destroyed before the exception leaves invoke().
+    struct release_copies_on_exit {
+        explicit release_copies_on_exit(thread_call* owner) noexcept : call(owner) {}
+        release_copies_on_exit(const release_copies_on_exit&) = delete;
+        release_copies_on_exit& operator=(const release_copies_on_exit&) = delete;
+        ~release_copies_on_exit() {
+            call->args_.reset();
+            call->fn_.reset();
+        }
+        thread_call* call;
+    };
+
+    std::optional<F> fn_;
+    std::optional<std::tuple<Args...>> args_;
 };
 
 // Callable by a thread_call: fn(args...) with the copies (or failing only because a copy
