@@ -149,11 +149,18 @@ TEST(Pid1, LibraryProgramReapsAThousandOrphansAndKeepsItsChildsStatus) {
 
 TEST(Pid1, InitReapsAThousandOrphans) {
     anyio_test::process p(
-        in_new_pid_namespace({ANYIO_INIT_EXE, PID1_CHILD_EXE, "orphans", "1000"}));
+        in_new_pid_namespace({ANYIO_INIT_EXE, PID1_CHILD_EXE, "orphans-then-signals", "1000"}));
     EXPECT_EQ(p.read_line(), "orphans exited");
+    EXPECT_EQ(p.read_line(), "ready");
+    const pid_t init = namespace_init(p);
+    EXPECT_TRUE(anyio_test::wait_until([&] { return children_of(init).size() == 1; }))
+        << zombie_children(init) << " zombies left";
+    EXPECT_EQ(zombie_children(init), 0U);
+    ASSERT_EQ(::kill(init, SIGTERM), 0);
+    EXPECT_EQ(p.read_rest(), "");
     const auto status = p.wait();
     EXPECT_TRUE(status.exited) << status.describe();
-    EXPECT_EQ(status.code, 7);
+    EXPECT_EQ(status.code, 128 + SIGTERM);
 }
 
 // --- anyio-init -----------------------------------------------------------------

@@ -6,6 +6,7 @@
 //                             ("member I ready", "member I got N")
 //   pid1_child orphans N      orphans N grandchildren that exit once their parent has
 //                             exited; exits 7 after they all have
+//   pid1_child orphans-then-signals N   the same, then as `signals`
 //   pid1_child exit N         exits with status N
 
 #include <csignal>
@@ -39,7 +40,7 @@ sigset_t watched() {
     }
 }
 
-[[noreturn]] void make_orphans(int n) {
+void make_orphans(int n) {
     int release[2];  // grandchildren wait for EOF: their parent's exit
     int done[2];     // EOF once every grandchild has exited
     if (pipe(release) != 0 || pipe(done) != 0) std::_Exit(100);
@@ -67,7 +68,6 @@ sigset_t watched() {
     }
     std::printf("orphans exited\n");
     std::fflush(stdout);
-    std::_Exit(7);
 }
 
 }  // namespace
@@ -84,7 +84,14 @@ int main(int argc, char** argv) {
         }
         report_signals("");
     }
-    if (mode == "orphans") make_orphans(n);
+    if (mode == "orphans") {
+        make_orphans(n);
+        return 7;
+    }
+    if (mode == "orphans-then-signals") {
+        make_orphans(n);
+        report_signals("");
+    }
     if (mode == "exit") return n;
     std::fprintf(stderr, "pid1_child: unknown mode\n");
     return 100;
