@@ -13,6 +13,7 @@
 #include <anyio/memory_stream.hpp>
 #include <anyio/portal_main.hpp>
 #include <anyio/process.hpp>
+#include <anyio/reap.hpp>
 #include <anyio/run.hpp>
 #include <anyio/run_process.hpp>
 #include <anyio/semaphore.hpp>

@@ -24,6 +24,14 @@ enum class second_interrupt {
     defer,       // let the cleanup finish, then report the first; a third one forces exit
 };
 
+// When anyio::run reaps orphaned children (<anyio/reap.hpp> has the rule: never a child
+// the library started or the program marked as its own).
+enum class orphan_reaping {
+    when_pid1,  // only as the init of a PID namespace, where nobody else would (default)
+    always,     // always, and the process becomes a child subreaper so orphans come to it
+    never,
+};
+
 struct run_options {
     second_interrupt on_second_interrupt = second_interrupt::force_exit;
     // Signals that end the run the way Ctrl+C does: the first one cancels the whole task
@@ -37,6 +45,10 @@ struct run_options {
     // autojump; <anyio/testing/mock_clock.hpp>). The clock must outlive the run and drive
     // no other loop meanwhile (std::logic_error before anything starts).
     testing::mock_clock* clock = nullptr;
+    // Orphaned children reaped as SIGCHLD arrives, while run runs (a task of its own
+    // beside main, ended when main ends). Only the run that owns Ctrl+C reaps (not a
+    // blocking portal's loop).
+    orphan_reaping reap_orphans = orphan_reaping::when_pid1;
 };
 
 namespace detail {

@@ -50,6 +50,10 @@ void die_by_signal(int signo) noexcept {
     // What the program printed is part of its cleanup (Python flushes before it re-raises
     // SIGINT too); the signal's default action would drop stdio's buffers.
     std::fflush(nullptr);
+    // The init of a PID namespace: the kernel drops signals at their default disposition
+    // that come from inside the namespace, its own raise included, so the signal cannot
+    // end it. The shell's convention for "killed by" says the same to whoever waits.
+    if (::getpid() == 1) ::_exit(128 + signo);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(signo, &dfl, nullptr);

@@ -1,5 +1,6 @@
 #include "process/process_state.hpp"
 
+#include "process/known_children.hpp"
 #include "process/pidfd.hpp"
 
 #include <cerrno>
@@ -61,6 +62,7 @@ std::optional<int> process_state::poll() {
         throw std::system_error(error, std::generic_category(), "anyio::process: waitid");
     }
     if (info.si_pid == 0) return std::nullopt;
+    known_children::remove(pid_);
     // Python's convention: the exit code, or minus the signal that killed it.
     returncode_ = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
     return returncode_;
@@ -89,6 +91,7 @@ void process_state::kill_and_reap() noexcept {
     siginfo_t info{};
     while (::waitid(P_PIDFD, static_cast<id_t>(fd), &info, WEXITED) != 0 && errno == EINTR) {
     }
+    known_children::remove(pid_);
 }
 
 }  // namespace anyio::detail

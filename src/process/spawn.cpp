@@ -1,5 +1,6 @@
 #include "process/spawn.hpp"
 
+#include "process/known_children.hpp"
 #include "process/pidfd.hpp"
 
 #include <algorithm>
@@ -300,6 +301,7 @@ spawned_child spawn_child(const std::vector<std::string>& argv, const process_op
     } else {
         child_environment = inherited_environment(options, env);
     }
+    const auto registering = known_children::lock();  // the orphan reaper must wait
     const int error = ::posix_spawnp(&child.pid, args[0], actions.get(), attributes.get(),
                                      args.data(), child_environment);
     if (error != 0) throw_spawn_error(error, argv[0], options);
@@ -316,6 +318,7 @@ spawned_child spawn_child(const std::vector<std::string>& argv, const process_op
         }
         throw_errno(open_error, "pidfd_open");
     }
+    known_children::add(child.pid);
     return child;
 }
 

@@ -115,6 +115,8 @@ void wake(const slot& s) noexcept {
 
 // The process ends the way `signo` ends it by default. Async-signal-safe.
 [[noreturn]] void force_exit_by(int signo) noexcept {
+    // As PID 1 the kernel would drop the re-raised signal: exit as if killed by it.
+    if (::getpid() == 1) ::_exit(128 + signo);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(signo, &dfl, nullptr);
@@ -124,6 +126,27 @@ void wake(const slot& s) noexcept {
     ::sigaddset(&only, signo);
     ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
     ::_exit(128 + signo);  // not reached unless the default action is to ignore
+}
+
+// True if `signo` is at SIG_DFL and its default action ends the process (every signal
+// but the ignored-by-default and the stop/continue ones). Async-signal-safe.
+bool ends_by_default(int signo) noexcept {
+    switch (signo) {
+        case SIGCHLD:
+        case SIGCONT:
+        case SIGURG:
+        case SIGWINCH:
+        case SIGSTOP:
+        case SIGTSTP:
+        case SIGTTIN:
+        case SIGTTOU:
+            return false;
+        default:
+            break;
+    }
+    struct sigaction current {};
+    if (::sigaction(signo, nullptr, &current) != 0) return false;
+    return (current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == SIG_DFL;
 }
 
 sender sender_of(const siginfo_t* info) noexcept {
@@ -451,6 +474,9 @@ std::vector<mail> take_mail(int index) {
 
 void send_to_process(const std::vector<unreceived>& items) noexcept {
     for (const unreceived& item : items) {
+        // As PID 1 the kernel drops a signal at its default disposition, ours included:
+        // what would have killed any other process ends this one the shell's way.
+        if (::getpid() == 1 && ends_by_default(item.signo)) ::_exit(128 + item.signo);
         if (is_realtime(item.signo)) {
             sigval value{};
             value.sival_ptr = reinterpret_cast<void*>(item.o.latest.value);

@@ -154,6 +154,11 @@ EXPECTED = {
         r"^stubborn child ended by signal 9$",
         r"^sleep 60 stopped at once by SIGTERM: yes$",
     ]),
+    "pid1": (0, [
+        r"^PID 1: no$",
+        r"^the shell's status: 0$",
+        r"^own child's status: 5$",
+    ]),
     "tutorial_step1": (0, [
         r"^alice: SET colour blue -> OK$",
         r"^bob: SET size 42 -> OK$",
