@@ -466,6 +466,60 @@ TEST(Udp, CancelledReceivesLoseNoDatagram) {
     });
 }
 
+// A cancellation that arrives after a receive took its datagram from the kernel (while it
+// lets the other tasks run before returning) does not lose it: the receive returns it. The
+// same for a send: once sent, it reports success, so nobody sends it twice.
+TEST(Udp, CancellationAfterTheDatagramMovedKeepsTheResult) {
+    run_guarded([]() -> anyio::task<> {
+        auto receiver = co_await anyio::create_udp_socket("127.0.0.1", 0);
+        auto sender = co_await anyio::create_udp_socket("127.0.0.1", 0);
+        constexpr int total = 50;
+        int sent = 0;
+        int cancels_landed = 0;
+        anyio::cancel_scope* running = nullptr;
+        // Runs in the scheduling round the operation yields in, once it has acted.
+        auto cancel_the_operation = [&]() -> anyio::task<> {
+            if (running != nullptr) {
+                running->cancel();
+                ++cancels_landed;
+            }
+            co_return;
+        };
+        for (int i = 0; i < total; ++i) {
+            co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+                tg.start_soon(cancel_the_operation);
+                (void)co_await anyio::move_on_after(
+                    1h, [&](anyio::cancel_scope& scope) -> anyio::task<> {
+                        running = &scope;
+                        co_await sender.send_to(std::to_string(i), receiver.local_address());
+                        running = nullptr;
+                        ++sent;
+                    });
+                running = nullptr;
+            });
+        }
+        EXPECT_EQ(sent, total) << "a send that went out reported cancellation";
+        std::vector<int> got;
+        for (int i = 0; i < total; ++i) {
+            co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+                tg.start_soon(cancel_the_operation);
+                (void)co_await anyio::move_on_after(
+                    1h, [&](anyio::cancel_scope& scope) -> anyio::task<> {
+                        running = &scope;
+                        anyio::datagram d = co_await receiver.receive_from();
+                        running = nullptr;
+                        got.push_back(std::stoi(d.data));
+                    });
+                running = nullptr;
+            });
+        }
+        EXPECT_EQ(cancels_landed, 2 * total) << "the cancellations came at the wrong time";
+        EXPECT_EQ(got.size(), static_cast<std::size_t>(total));
+        for (std::size_t i = 0; i < got.size(); ++i)
+            EXPECT_EQ(got[i], static_cast<int>(i));
+    });
+}
+
 // A send in a cancelled scope sends nothing.
 TEST(Udp, CancelledSendSendsNothing) {
     run_guarded([]() -> anyio::task<> {

@@ -243,6 +243,43 @@ TEST(UnixDatagram, FullReceiverMakesSendersWaitAndNothingIsLost) {
     });
 }
 
+// The receiver's queue is full of another socket's datagrams: the kernel then wakes no
+// epoll waiter of ours when room appears (none of the queued datagrams is ours), so the
+// send must retry on its own; it completes once the receiver has drained the queue.
+TEST(UnixDatagram, SendWaitsOutAQueueFilledByOthers) {
+    const socket_dir dir;
+    run_guarded([&]() -> anyio::task<> {
+        const std::string path = dir.file("r.sock");
+        auto receiver = co_await anyio::create_unix_datagram_socket(path);
+        auto filler = co_await anyio::create_unix_datagram_socket();
+        const anyio::socket_address target = receiver.local_address();
+        int queued = 0;
+        // Raw non-blocking sends until the receiver's queue refuses one.
+        while (::sendto(filler.native_handle(), "f", 1, MSG_DONTWAIT, target.native(),
+                        target.native_size()) == 1)
+            ++queued;
+        EXPECT_EQ(errno, EAGAIN);
+        EXPECT_GT(queued, 0);
+        auto sender = co_await anyio::create_unix_datagram_socket();
+        bool sent = false;
+        co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+            tg.start_soon([&]() -> anyio::task<> {
+                co_await sender.send_to("mine", path);
+                sent = true;
+            });
+            co_await anyio_test::settle();
+            EXPECT_FALSE(sent) << "the queue was full";
+            for (int i = 0; i < queued; ++i) {
+                anyio::datagram d = co_await receiver.receive_from();
+                EXPECT_EQ(d.data, "f");
+            }
+            anyio::datagram mine = co_await receiver.receive_from();
+            EXPECT_EQ(mine.data, "mine");
+        });
+        EXPECT_TRUE(sent);
+    });
+}
+
 TEST(UnixDatagram, Errors) {
     const socket_dir dir;
     run_guarded([&]() -> anyio::task<> {
