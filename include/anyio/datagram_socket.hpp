@@ -80,9 +80,11 @@ protected:
 
     // The implementation of every receive: the next datagram, at most max_bytes (> 0).
     [[nodiscard]] task<datagram> receive_datagram(std::size_t max_bytes);
-    // The implementation of every send; no destination: the connected peer.
+    // The implementation of every send; no destination: the connected peer, `peer` (for
+    // error messages).
     [[nodiscard]] task<> send_datagram(std::string_view bytes,
-                                       std::optional<socket_address> destination);
+                                       std::optional<socket_address> destination,
+                                       socket_address peer = {});
 
 private:
     std::unique_ptr<detail::datagram_state> state_;
@@ -132,8 +134,10 @@ public:
     // is reported once and the socket stays usable.
     [[nodiscard]] task<std::string> receive(std::size_t max_bytes = default_max_datagram);
     // Sends `bytes` as one datagram to the peer. Errors as datagram_socket::send_to, plus
-    // ECONNREFUSED as for receive.
-    [[nodiscard]] task<> send(std::string_view bytes) { return send_datagram(bytes, std::nullopt); }
+    // ECONNREFUSED as for receive (the refusal goes to whichever call comes first).
+    [[nodiscard]] task<> send(std::string_view bytes) {
+        return send_datagram(bytes, std::nullopt, remote_);
+    }
 
 protected:
     connected_datagram_socket(int fd, const socket_address& local, const socket_address& remote)

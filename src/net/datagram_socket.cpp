@@ -224,8 +224,8 @@ task<std::string> connected_datagram_socket::receive(std::size_t max_bytes) {
     co_return std::move(received.data);
 }
 
-task<> datagram_socket_base::send_datagram(std::string_view bytes,
-                                           std::optional<socket_address> to) {
+task<> datagram_socket_base::send_datagram(std::string_view bytes, std::optional<socket_address> to,
+                                           socket_address peer) {
     if (!state_) throw closed_resource_error("anyio: send on a closed datagram socket");
     detail::datagram_state& state = *state_;
     const busy_guard busy(state.sending,
@@ -250,7 +250,7 @@ task<> datagram_socket_base::send_datagram(std::string_view bytes,
         const int error = errno;
         if (error == EINTR) continue;
         if (error != EAGAIN && error != EWOULDBLOCK)
-            throw_send_error(error, bytes.size(), to.value_or(socket_address()));
+            throw_send_error(error, bytes.size(), to.value_or(peer));
         waited = true;
         if (poll_when_full) {
             co_await sleep(pause);
