@@ -19,7 +19,7 @@
 //
 // Loop thread only; a socket belongs to the loop of the task that first waits on it. The
 // bytes passed to a send must stay alive until it completes (a temporary in the co_await
-// expression does). A socket may be moved, but not destroyed, while an operation runs.
+// expression does). A socket must not be moved or destroyed while an operation on it runs.
 
 #include <anyio/socket_address.hpp>
 #include <anyio/task.hpp>

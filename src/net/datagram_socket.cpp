@@ -202,7 +202,7 @@ task<> datagram_socket_base::aclose() {
 task<datagram> datagram_socket_base::receive_datagram(std::size_t max_bytes) {
     if (max_bytes == 0) throw std::invalid_argument("anyio: receive needs max_bytes > 0");
     if (!state_) throw closed_resource_error("anyio: receive on a closed datagram socket");
-    // The state, not `this`: a socket moved while it waits still finds its descriptor.
+    // The state, not `this`, from here on (as the listener does).
     detail::datagram_state& state = *state_;
     const busy_guard busy(state.receiving,
                           "anyio: another task is already receiving on this datagram socket");
