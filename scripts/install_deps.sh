@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages anyio-cpp needs to build, test and demo (as root, or
 # with sudo available). Does nothing when they are all present.
 set -euo pipefail
-packages=(g++ cmake ninja-build clang-14 clang-19 libclang-rt-19-dev libgtest-dev googletest libbenchmark-dev clang-format procps systemd python3-yaml mmdebstrap systemd-container tini dumb-init util-linux)
+packages=(g++ cmake ninja-build clang-14 clang-19 libclang-rt-19-dev libgtest-dev googletest libbenchmark-dev clang-format procps systemd python3-yaml mmdebstrap systemd-container)
+packages+=(tini dumb-init util-linux)  # PID 1 tests and the init benchmark: the real inits, unshare
+packages+=(socat python3)  # UDP tests: real datagram peers
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

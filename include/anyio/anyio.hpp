@@ -6,6 +6,7 @@
 #include <anyio/cancel_scope.hpp>
 #include <anyio/capacity_limiter.hpp>
 #include <anyio/condition.hpp>
+#include <anyio/datagram_socket.hpp>
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
 #include <anyio/from_thread.hpp>
@@ -30,5 +31,7 @@
 #include <anyio/tcp.hpp>
 #include <anyio/time.hpp>
 #include <anyio/to_thread.hpp>
+#include <anyio/udp.hpp>
+#include <anyio/unix_datagram.hpp>
 #include <anyio/unix_socket.hpp>
 #include <anyio/watchdog.hpp>

@@ -179,33 +179,6 @@ int listen_on(const socket_address& address, int backlog, bool dual_stack) {
     return fd;
 }
 
-socket_address bound_address(int fd) {
-    sockaddr_storage local{};
-    socklen_t size = sizeof local;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) < 0) {
-        const int error = errno;
-        ::close(fd);
-        throw std::system_error(error, std::generic_category(), "anyio: getsockname");
-    }
-    return detail::kernel_address(local, size);
-}
-
-// The wildcard address of `family` on `port`.
-socket_address any_address(int family, int port) {
-    if (family == AF_INET6) {
-        sockaddr_in6 a{};
-        a.sin6_family = AF_INET6;
-        a.sin6_port = htons(static_cast<std::uint16_t>(port));
-        a.sin6_addr = in6addr_any;
-        return socket_address(reinterpret_cast<const sockaddr*>(&a), sizeof a);
-    }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_ANY);
-    return socket_address(reinterpret_cast<const sockaddr*>(&a), sizeof a);
-}
-
 // Removes a UNIX socket file nobody listens on any more (a connect to it is refused).
 void remove_stale_socket(const std::string& path, const socket_address& address) {
     struct stat info {};
@@ -226,18 +199,18 @@ task<tcp_listener> create_tcp_listener(std::string local_host, int local_port, i
     if (local_host.empty()) {
         co_await checkpoint();
         try {
-            fd = listen_on(any_address(AF_INET6, local_port), backlog, true);
+            fd = listen_on(detail::wildcard_address(AF_INET6, local_port), backlog, true);
         } catch (const std::system_error& e) {
             // No IPv6 on this machine: IPv4 only.
             if (e.code().value() != EAFNOSUPPORT && e.code().value() != EADDRNOTAVAIL) throw;
-            fd = listen_on(any_address(AF_INET, local_port), backlog, false);
+            fd = listen_on(detail::wildcard_address(AF_INET, local_port), backlog, false);
         }
     } else {
         const std::vector<socket_address> addresses =
             co_await detail::resolve(local_host, local_port, true);
         fd = listen_on(addresses.front(), backlog, false);
     }
-    const socket_address local = bound_address(fd);
+    const socket_address local = detail::bound_address(fd);
     co_return detail::socket_access::make_listener<tcp_listener>(fd, local, {});
 }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -18,6 +19,38 @@ int open_stream_socket(int family) {
     const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "anyio: socket");
     return fd;
+}
+
+int open_datagram_socket(int family) {
+    const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "anyio: socket");
+    return fd;
+}
+
+socket_address wildcard_address(int family, int port) {
+    if (family == AF_INET6) {
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(static_cast<std::uint16_t>(port));
+        a.sin6_addr = in6addr_any;
+        return socket_address(reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    return socket_address(reinterpret_cast<const sockaddr*>(&a), sizeof a);
+}
+
+socket_address bound_address(int fd) {
+    sockaddr_storage local{};
+    socklen_t size = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) < 0) {
+        const int error = errno;
+        ::close(fd);
+        throw std::system_error(error, std::generic_category(), "anyio: getsockname");
+    }
+    return kernel_address(local, size);
 }
 
 void throw_address_error(int error, const char* what, const socket_address& address) {

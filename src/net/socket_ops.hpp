@@ -21,6 +21,16 @@ int open_stream_socket(int family);
 // families our sockets use.
 socket_address kernel_address(const sockaddr_storage& storage, socklen_t size);
 
+// A new non-blocking, close-on-exec datagram socket; throws std::system_error.
+int open_datagram_socket(int family);
+
+// The wildcard address of `family` (AF_INET or AF_INET6) on `port`.
+socket_address wildcard_address(int family, int port);
+
+// The address `fd` is bound to (getsockname); closes `fd` and throws std::system_error if
+// the kernel cannot tell.
+socket_address bound_address(int fd);
+
 // Throws std::invalid_argument unless min_port <= port <= 65535.
 void check_port(int port, int min_port);
 // Throws std::invalid_argument unless backlog > 0.
@@ -38,6 +48,12 @@ struct socket_access {
     static Listener make_listener(int fd, const socket_address& local,
                                   const std::string& owned_path) {
         return Listener(fd, local, owned_path);
+    }
+    // Wraps a datagram socket (udp_socket, connected_unix_datagram_socket, ...), which owns
+    // `fd` from then on.
+    template <class Socket, class... Addresses>
+    static Socket make_datagram(int fd, const Addresses&... addresses) {
+        return Socket(fd, addresses...);
     }
 };
 
