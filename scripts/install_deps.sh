@@ -3,6 +3,7 @@
 # with sudo available). Does nothing when they are all present.
 set -euo pipefail
 packages=(g++ cmake ninja-build clang-14 clang-19 libclang-rt-19-dev libgtest-dev googletest libbenchmark-dev clang-format procps systemd python3-yaml mmdebstrap systemd-container)
+packages+=(libboost1.81-dev)  # bench/line_reading's Boost.Asio variant (headers only)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
