@@ -13,9 +13,6 @@ namespace {
 
 using detail::busy_guard;
 
-constexpr const char* busy_receiving =
-    "anyio: another task is already receiving on this buffered stream";
-
 [[noreturn]] void throw_closed(const char* what) {
     throw closed_resource_error(std::string("anyio: ") + what + " on a closed buffered stream");
 }
@@ -28,11 +25,6 @@ buffered_byte_receive_stream::buffered_byte_receive_stream(
     std::unique_ptr<abc::byte_receive_stream> stream)
     : stream_(detail::require_stream(std::move(stream), "buffered_byte_receive_stream")) {}
 
-abc::byte_receive_stream& buffered_byte_receive_stream::source(const char* what) {
-    if (closed_ || !stream_) throw_closed(what);
-    return *stream_;
-}
-
 abc::byte_receive_stream& buffered_byte_receive_stream::wrapped() {
     if (!stream_) throw closed_resource_error("anyio: a moved-from buffered stream");
     return *stream_;
@@ -40,27 +32,19 @@ abc::byte_receive_stream& buffered_byte_receive_stream::wrapped() {
 
 task<std::string> buffered_byte_receive_stream::receive_until(std::string_view delimiter,
                                                               std::size_t max_bytes) {
-    abc::byte_receive_stream& from = source("receive_until");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive_until(from, delimiter, max_bytes);
+    return buffer_.receive_until(closed_ ? nullptr : stream_.get(), delimiter, max_bytes);
 }
 
 task<std::string> buffered_byte_receive_stream::receive_exactly(std::size_t count) {
-    abc::byte_receive_stream& from = source("receive_exactly");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive_exactly(from, count);
+    return buffer_.receive_exactly(closed_ ? nullptr : stream_.get(), count);
 }
 
 task<std::size_t> buffered_byte_receive_stream::receive_into(std::span<char> buffer) {
-    abc::byte_receive_stream& from = source("receive_into");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive_into(from, buffer);
+    return buffer_.receive_into(closed_ ? nullptr : stream_.get(), buffer);
 }
 
 task<std::string> buffered_byte_receive_stream::receive(std::size_t max_bytes) {
-    abc::byte_receive_stream& from = source("receive");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive(from, max_bytes);
+    return buffer_.receive(closed_ ? nullptr : stream_.get(), max_bytes);
 }
 
 task<> buffered_byte_receive_stream::aclose() {
@@ -94,27 +78,19 @@ abc::byte_stream& buffered_byte_stream::wrapped() {
 
 task<std::string> buffered_byte_stream::receive_until(std::string_view delimiter,
                                                       std::size_t max_bytes) {
-    abc::byte_stream& from = source("receive_until");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive_until(from, delimiter, max_bytes);
+    return buffer_.receive_until(closed_ ? nullptr : stream_.get(), delimiter, max_bytes);
 }
 
 task<std::string> buffered_byte_stream::receive_exactly(std::size_t count) {
-    abc::byte_stream& from = source("receive_exactly");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive_exactly(from, count);
+    return buffer_.receive_exactly(closed_ ? nullptr : stream_.get(), count);
 }
 
 task<std::size_t> buffered_byte_stream::receive_into(std::span<char> buffer) {
-    abc::byte_stream& from = source("receive_into");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive_into(from, buffer);
+    return buffer_.receive_into(closed_ ? nullptr : stream_.get(), buffer);
 }
 
 task<std::string> buffered_byte_stream::receive(std::size_t max_bytes) {
-    abc::byte_stream& from = source("receive");
-    const busy_guard busy(receiving_, busy_receiving);
-    co_return co_await buffer_.receive(from, max_bytes);
+    return buffer_.receive(closed_ ? nullptr : stream_.get(), max_bytes);
 }
 
 task<> buffered_byte_stream::send(std::string_view bytes) {

@@ -1,9 +1,12 @@
 #pragma once
 // The buffer behind buffered_byte_receive_stream and buffered_byte_stream: bytes received
-// from the wrapped stream and not yet handed out, and the searches over them. The wrapped
-// stream is passed to every call rather than held, so the owner may move.
+// from the wrapped stream and not yet handed out, the searches over them, and the busy
+// flag of the receiving side. The wrapped stream is passed to every call rather than held,
+// so the owner may move; nullptr means the owner is closed (closed_resource_error). The
+// owner's receive functions return these tasks directly: one coroutine frame per record,
+// not two.
 //
-// Loop thread only; one operation at a time (the owner's busy flag sees to it).
+// Loop thread only.
 
 #include <anyio/abc/byte_streams.hpp>
 #include <anyio/task.hpp>
@@ -18,14 +21,14 @@ namespace anyio::detail {
 
 class receive_buffer {
 public:
-    [[nodiscard]] task<std::string> receive_until(abc::byte_receive_stream& source,
+    [[nodiscard]] task<std::string> receive_until(abc::byte_receive_stream* source,
                                                   std::string_view delimiter,
                                                   std::size_t max_bytes);
-    [[nodiscard]] task<std::string> receive_exactly(abc::byte_receive_stream& source,
+    [[nodiscard]] task<std::string> receive_exactly(abc::byte_receive_stream* source,
                                                     std::size_t count);
-    [[nodiscard]] task<std::size_t> receive_into(abc::byte_receive_stream& source,
+    [[nodiscard]] task<std::size_t> receive_into(abc::byte_receive_stream* source,
                                                  std::span<char> buffer);
-    [[nodiscard]] task<std::string> receive(abc::byte_receive_stream& source,
+    [[nodiscard]] task<std::string> receive(abc::byte_receive_stream* source,
                                             std::size_t max_bytes);
 
     [[nodiscard]] std::string_view buffered() const noexcept {
@@ -49,6 +52,7 @@ private:
     std::size_t head_ = 0;
     std::size_t tail_ = 0;
     std::uint64_t bytes_examined_ = 0;
+    bool receiving_ = false;
 };
 
 }  // namespace anyio::detail
