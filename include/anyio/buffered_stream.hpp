@@ -73,7 +73,7 @@ struct buffered_stream_statistics {
 class buffered_byte_receive_stream : public abc::byte_receive_stream {
 public:
     template <class S>
-    requires detail::boxable_stream<S, abc::byte_receive_stream>
+    requires detail::boxable_stream<S, abc::byte_receive_stream, buffered_byte_receive_stream>
     explicit buffered_byte_receive_stream(S&& stream)
         : stream_(detail::box_stream<abc::byte_receive_stream>(std::forward<S>(stream))) {}
     // Throws std::invalid_argument for a null pointer.
@@ -111,7 +111,7 @@ private:
 class buffered_byte_stream : public abc::byte_stream {
 public:
     template <class S>
-    requires detail::boxable_stream<S, abc::byte_stream>
+    requires detail::boxable_stream<S, abc::byte_stream, buffered_byte_stream>
     explicit buffered_byte_stream(S&& stream)
         : stream_(detail::box_stream<abc::byte_stream>(std::forward<S>(stream))) {}
     // Throws std::invalid_argument for a null pointer.

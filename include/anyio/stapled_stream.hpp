@@ -34,8 +34,8 @@ namespace anyio {
 class stapled_byte_stream : public abc::byte_stream {
 public:
     template <class Send, class Receive>
-    requires detail::boxable_stream<Send, abc::byte_send_stream> &&
-        detail::boxable_stream<Receive, abc::byte_receive_stream>
+    requires detail::boxable_stream<Send, abc::byte_send_stream, stapled_byte_stream> &&
+        detail::boxable_stream<Receive, abc::byte_receive_stream, stapled_byte_stream>
         stapled_byte_stream(Send&& send_stream, Receive&& receive_stream)
         : stapled_byte_stream(
               detail::box_stream<abc::byte_send_stream>(std::forward<Send>(send_stream)),

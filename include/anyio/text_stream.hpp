@@ -49,7 +49,7 @@ enum class text_errors {
 class text_receive_stream {
 public:
     template <class S>
-    requires detail::boxable_stream<S, abc::byte_receive_stream>
+    requires detail::boxable_stream<S, abc::byte_receive_stream, text_receive_stream>
     explicit text_receive_stream(S&& stream, text_errors errors = text_errors::strict)
         : text_receive_stream(detail::box_stream<abc::byte_receive_stream>(std::forward<S>(stream)),
                               errors) {}
@@ -78,7 +78,7 @@ private:
 class text_send_stream {
 public:
     template <class S>
-    requires detail::boxable_stream<S, abc::byte_send_stream>
+    requires detail::boxable_stream<S, abc::byte_send_stream, text_send_stream>
     explicit text_send_stream(S&& stream, text_errors errors = text_errors::strict)
         : text_send_stream(detail::box_stream<abc::byte_send_stream>(std::forward<S>(stream)),
                            errors) {}
@@ -105,7 +105,7 @@ private:
 class text_stream {
 public:
     template <class S>
-    requires detail::boxable_stream<S, abc::byte_stream>
+    requires detail::boxable_stream<S, abc::byte_stream, text_stream>
     explicit text_stream(S&& stream, text_errors errors = text_errors::strict)
         : text_stream(detail::box_stream<abc::byte_stream>(std::forward<S>(stream)), errors) {}
     explicit text_stream(std::unique_ptr<abc::byte_stream> stream,

@@ -12,11 +12,14 @@
 
 namespace anyio::detail {
 
-// A stream passed by value: a class derived from Base, not a pointer or a reference.
-template <class S, class Base>
+// A stream passed by value: a class derived from Base, not a pointer or a reference, and
+// not the wrapper itself (Self: moving a wrapper is a move, not a wrap). The test for Self
+// comes first, so that checking a wrapper's own move never instantiates the rest (clang 14
+// recursed there when this asked whether S is move-constructible).
+template <class S, class Base, class Self>
 concept boxable_stream =
-    std::derived_from<std::remove_cvref_t<S>, Base> && !std::is_lvalue_reference_v<S> &&
-    std::move_constructible<S>;
+    !std::same_as<std::remove_cvref_t<S>, Self> && !std::is_lvalue_reference_v<S> &&
+    std::derived_from<std::remove_cvref_t<S>, Base>;
 
 template <class Base, class S>
 std::unique_ptr<Base> box_stream(S&& stream) {
