@@ -45,10 +45,12 @@ struct settings {
 
 anyio::task<> echo(anyio::socket_stream stream) {
     std::string buffer(65536, '\0');
-    for (;;) {
-        const std::size_t n = co_await stream.receive_into(buffer);
-        if (n == 0) co_return;
-        co_await stream.send(std::string_view(buffer.data(), n));
+    try {
+        for (;;) {
+            const std::size_t n = co_await stream.receive_into(buffer);
+            co_await stream.send(std::string_view(buffer.data(), n));
+        }
+    } catch (const anyio::end_of_stream&) {
     }
 }
 

@@ -20,9 +20,10 @@
 //
 // --health-port serves GET /readyz and GET /livez (health_endpoint.hpp).
 //
-// A line longer than BYTES (default 65536, newline not counted) gets the reply
-// "error: line longer than BYTES bytes" and the server hangs up on that client, so no
-// client can make the server hold more than BYTES of a line, however much it sends.
+// Lines are read through anyio::buffered_byte_stream::receive_until. A line longer than
+// BYTES (default 65536, newline not counted) gets the reply "error: line longer than BYTES
+// bytes" and the server hangs up on that client, so no client can make the server hold
+// more than BYTES + 1 bytes of a line, however much it sends.
 //
 //   build/release/examples/echo_server --port 7000 --config prefix.txt &
 //   exec 3<>/dev/tcp/127.0.0.1/7000; echo hello >&3; head -n1 <&3
@@ -43,6 +44,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace {
 
@@ -92,52 +94,40 @@ std::optional<std::string> read_prefix(const std::string& file, std::string& why
     return prefix;
 }
 
-// Replies prefix + line to every complete line, with the prefix current when the line
-// arrived. A last line without a newline is answered when the client ends its side. A line
-// longer than `max_line` gets an error reply, and the exception ends the connection.
-anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix,
+// Replies prefix + line to every line, with the prefix current when the line arrived. A
+// last line without a newline is answered when the client ends its side. A line longer than
+// `max_line` gets an error reply, and the exception ends the connection.
+anyio::task<> echo_lines(anyio::buffered_byte_stream& client, const std::string& prefix,
                          std::size_t max_line, anyio::service& service) {
-    std::string line;  // the line so far; never more than max_line bytes
     for (;;) {
-        // receive() holds no buffer while it waits: an idle client costs its task alone.
-        std::string received;
+        std::string line;
+        bool last = false;
+        bool too_long = false;
         try {
-            received = co_await client.receive();
+            // The newline must come within max_line + 1 bytes, and the buffer never holds
+            // more: a client's line never costs more than that, however much it sends. An
+            // idle client costs no buffer (the stream holds none while it waits).
+            line = co_await client.receive_until("\n", max_line + 1);
         } catch (const anyio::end_of_stream&) {
-            break;
+            co_return;  // the client ended its side after a whole line
+        } catch (const anyio::incomplete_read&) {
+            line = std::string(client.buffer());  // a last line without a newline
+            last = true;
+        } catch (const anyio::delimiter_not_found&) {
+            too_long = true;
         }
-        // Only the bytes just received are searched for a newline (`line` has none), so a
-        // long line costs time in proportion to its length, not to its length squared.
-        std::string_view fresh(received);
-        std::string replies;
-        for (;;) {
-            const std::size_t newline = fresh.find('\n');
-            const std::string_view piece = fresh.substr(0, newline);
-            if (line.size() + piece.size() > max_line) {
-                // Refused before it is stored: a client's line never costs more than
-                // max_line bytes of memory, however much it sends.
-                const std::string error = "line longer than " + std::to_string(max_line) + " bytes";
-                replies += "error: " + error + "\n";
-                co_await client.send(replies);
-                // End of stream first: a client that reads on gets the error and then a clean
-                // end of stream instead of a reset.
-                co_await client.send_eof();
-                throw std::runtime_error(error);
-            }
-            line += piece;
-            if (newline == std::string_view::npos) break;
-            replies += prefix;
-            replies += line;
-            replies += '\n';
-            line.clear();
-            fresh.remove_prefix(newline + 1);
+        if (too_long) {
+            const std::string error = "line longer than " + std::to_string(max_line) + " bytes";
+            co_await client.send("error: " + error + "\n");
+            // End of stream first: a client that reads on gets the error and then a clean
+            // end of stream instead of a reset.
+            co_await client.send_eof();
+            throw std::runtime_error(error);
         }
-        if (!replies.empty()) {
-            co_await client.send(replies);
-            service.note_progress();
-        }
+        co_await client.send(prefix + line + "\n");
+        service.note_progress();
+        if (last) co_return;
     }
-    if (!line.empty()) co_await client.send(prefix + line + "\n");
 }
 
 // One connection. A client that misbehaves (resets, vanishes) ends only its own
@@ -145,10 +135,12 @@ anyio::task<> echo_lines(anyio::socket_stream& client, const std::string& prefix
 anyio::task<> serve_client(anyio::socket_stream client, const std::string& prefix,
                            std::size_t max_line, int& open_connections, anyio::service& service) {
     ++open_connections;
+    const std::string peer = client.remote_address().to_string();
+    anyio::buffered_byte_stream lines(std::move(client));
     try {
-        co_await echo_lines(client, prefix, max_line, service);
+        co_await echo_lines(lines, prefix, max_line, service);
     } catch (const std::exception& e) {
-        complain("client " + client.remote_address().to_string() + ": " + e.what());
+        complain("client " + peer + ": " + e.what());
     }
     --open_connections;
     service.note_progress();  // a connection that ends is a drain that moves

@@ -2,6 +2,7 @@
 // Umbrella header: everything public in anyio.
 
 #include <anyio/blocking_portal.hpp>
+#include <anyio/buffered_stream.hpp>
 #include <anyio/byte_stream.hpp>
 #include <anyio/cancel_scope.hpp>
 #include <anyio/capacity_limiter.hpp>
@@ -25,10 +26,12 @@
 #include <anyio/socket_address.hpp>
 #include <anyio/socket_listener.hpp>
 #include <anyio/socket_stream.hpp>
+#include <anyio/stapled_stream.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
 #include <anyio/task_id.hpp>
 #include <anyio/tcp.hpp>
+#include <anyio/text_stream.hpp>
 #include <anyio/time.hpp>
 #include <anyio/to_thread.hpp>
 #include <anyio/udp.hpp>

@@ -53,8 +53,9 @@ public:
     // the peer finished sending, broken_resource_error when the connection was reset,
     // closed_resource_error when this side closed the stream, std::system_error otherwise.
     [[nodiscard]] task<std::string> receive(std::size_t max_bytes = 65536) override;
-    // Like receive, into the caller's buffer (non-empty); returns the byte count, 0 at
-    // end of stream.
+    // Like receive, into the caller's buffer (non-empty); returns the byte count (at least
+    // 1). Throws end_of_stream when the peer finished sending, like receive: it never
+    // returns 0 (the convention in abc/byte_streams.hpp).
     [[nodiscard]] task<std::size_t> receive_into(std::span<char> buffer) override;
     // Sends every byte. Throws broken_resource_error if the peer is gone,
     // closed_resource_error if this side closed the stream or sent EOF.

@@ -9,6 +9,7 @@
 
 #include <anyio/socket_address.hpp>
 
+#include <cstddef>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -73,6 +74,50 @@ class broken_resource_error : public std::runtime_error {
 public:
     broken_resource_error() : std::runtime_error("anyio: broken resource") {}
     using std::runtime_error::runtime_error;
+};
+
+// buffered_byte_receive_stream::receive_until read max_bytes bytes without finding the
+// delimiter (AnyIO's DelimiterNotFound). The bytes stay buffered; what() names the limit.
+class delimiter_not_found : public std::runtime_error {
+public:
+    explicit delimiter_not_found(std::size_t max_bytes)
+        : std::runtime_error("anyio: the delimiter was not found in the first " +
+                             std::to_string(max_bytes) + " bytes"),
+          max_bytes_(max_bytes) {}
+    [[nodiscard]] std::size_t max_bytes() const noexcept { return max_bytes_; }
+
+private:
+    std::size_t max_bytes_;
+};
+
+// buffered_byte_receive_stream::receive_exactly / receive_until: the stream ended in the
+// middle of what was asked for (AnyIO's IncompleteRead). The bytes that did arrive stay
+// buffered (receive() returns them); what() says how many there are.
+class incomplete_read : public std::runtime_error {
+public:
+    explicit incomplete_read(std::size_t received, const std::string& wanted)
+        : std::runtime_error("anyio: the stream ended after " + std::to_string(received) +
+                             " bytes, before " + wanted),
+          received_(received) {}
+    // How many bytes arrived (and are buffered) before the end.
+    [[nodiscard]] std::size_t received() const noexcept { return received_; }
+
+private:
+    std::size_t received_;
+};
+
+// Bytes that are not valid UTF-8, received by a text stream or given to its send
+// (Python's UnicodeDecodeError, a ValueError, hence std::invalid_argument). offset() is
+// where the bad sequence starts: a byte offset in the stream for a receive, in the text
+// for a send; what() names it and the byte.
+class decoding_error : public std::invalid_argument {
+public:
+    decoding_error(std::size_t offset, const std::string& what)
+        : std::invalid_argument(what), offset_(offset) {}
+    [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
+
+private:
+    std::size_t offset_;
 };
 
 // A *_nowait operation could not complete without blocking (AnyIO's WouldBlock).

@@ -113,6 +113,7 @@ task<std::size_t> byte_stream::receive_into(std::span<char> buffer) {
         const std::ptrdiff_t n = read_some(buffer.data(), buffer.size());
         if (n >= 0) {
             if (!waited) co_await detail::cancel_shielded_yield{};
+            if (n == 0) throw end_of_stream();
             co_return static_cast<std::size_t>(n);
         }
         co_await watch_->wait(detail::io_direction::read);

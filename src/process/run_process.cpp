@@ -26,10 +26,14 @@ task<> collect(byte_stream& stream, std::string& out) {
     for (;;) {
         const std::size_t used = out.size();
         out.resize(used + chunk);
-        const std::size_t n =
-            co_await stream.receive_into(std::span<char>(out.data() + used, chunk));
+        std::size_t n = 0;
+        try {
+            n = co_await stream.receive_into(std::span<char>(out.data() + used, chunk));
+        } catch (const end_of_stream&) {
+            out.resize(used);
+            co_return;
+        }
         out.resize(used + n);
-        if (n == 0) co_return;
     }
 }
 

@@ -133,8 +133,30 @@ EXPECTED = {
     "byte_streams": (0, [
         r'^received "hello, world", then end_of_stream$',
         r"^received_into 4 bytes: pong$",
-        r"^then 0 bytes: the end$",
+        r"^then end_of_stream$",
         r"^send after close: .*closed",
+    ]),
+    "buffered_streams": (0, [
+        r'^line "GET a"$',
+        r'^PUT with body "hello"$',
+        r'^line "GET b"$',
+        r"^too long: anyio: the delimiter was not found in the first 64 bytes$",
+        r"^buffered: 64 bytes$",
+        r"^incomplete: anyio: the stream ended after 10 bytes, before the delimiter$",
+        r'^left in the buffer: "no newline"$',
+    ]),
+    "text_streams": (0, [
+        r'^received "caf", then 3 bytes: U\+00E9 whole and "!": yes$',
+        r'^"ok", then anyio: text stream receive: invalid UTF-8 at byte offset 8 \(byte 0xFF\)$',
+        r"^send: anyio: text stream send: invalid UTF-8 at byte offset 19 \(byte 0xE6, a code "
+        r"point cut off at the end of the text\)$",
+        r'^received "bad " \+ U\+FFFD: yes$',
+    ]),
+    "stapled_streams": (0, [
+        r'^cat echoed "ping"$',
+        r'^cat echoed "pong"$',
+        r"^end of stream after send_eof$",
+        r"^cat exited with 0$",
     ]),
     "networking": (0, [
         r"^reply: HELLO$",

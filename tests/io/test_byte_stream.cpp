@@ -84,6 +84,36 @@ TEST(ByteStream, SendEofEndsTheStreamForThePeerWhoCanStillReply) {
     });
 }
 
+// The one end-of-stream convention (abc/byte_streams.hpp): receive_into throws
+// end_of_stream like receive, and never returns 0; again on every later call, on a socket
+// and on a pipe.
+TEST(ByteStream, ReceiveIntoThrowsEndOfStreamAndNeverReturnsZero) {
+    run_guarded([]() -> anyio::task<> {
+        auto sockets = socket_pair();
+        auto pipe = pipe_pair();
+        co_await sockets.first.send("ab");
+        co_await sockets.first.send_eof();
+        co_await pipe.second.send("ab");
+        co_await pipe.second.send_eof();  // closes the write end
+        for (anyio::byte_stream* reader : {&sockets.second, &pipe.first}) {
+            char buffer[8];
+            const std::size_t n = co_await reader->receive_into(buffer);
+            EXPECT_EQ(std::string(buffer, n), "ab");
+            int ends = 0;
+            for (int i = 0; i < 2; ++i) {
+                try {
+                    const std::size_t after = co_await reader->receive_into(buffer);
+                    ADD_FAILURE() << "receive_into returned " << after << " at the end";
+                } catch (const anyio::end_of_stream& error) {
+                    EXPECT_STREQ(error.what(), "anyio: end of stream");
+                    ++ends;
+                }
+            }
+            EXPECT_EQ(ends, 2);
+        }
+    });
+}
+
 TEST(ByteStream, CancelledReceiveLosesNoData) {
     run_guarded([]() -> anyio::task<> {
         auto ends = socket_pair();
@@ -100,13 +130,16 @@ TEST(ByteStream, CancelledReceiveLosesNoData) {
                 co_await ends.first.send_eof();
             });
             char buffer[777];
-            for (;;) {
+            for (bool ended = false; !ended;) {
                 std::size_t n = 0;
                 const bool finished = co_await anyio::move_on_after(200us, [&]() -> anyio::task<> {
-                    n = co_await ends.second.receive_into(buffer);
+                    try {
+                        n = co_await ends.second.receive_into(buffer);
+                    } catch (const anyio::end_of_stream&) {
+                        ended = true;
+                    }
                 });
                 if (!finished) continue;
-                if (n == 0) break;
                 got.append(buffer, n);
             }
         });

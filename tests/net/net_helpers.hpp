@@ -39,8 +39,12 @@ inline anyio::task<std::string> receive_line(anyio::byte_stream& stream) {
 inline anyio::task<> echo(anyio::socket_stream& stream) {
     char buffer[4096];
     for (;;) {
-        const std::size_t n = co_await stream.receive_into(buffer);
-        if (n == 0) break;
+        std::size_t n = 0;
+        try {
+            n = co_await stream.receive_into(buffer);
+        } catch (const anyio::end_of_stream&) {
+            break;
+        }
         co_await stream.send(std::string_view(buffer, n));
     }
     co_await stream.send_eof();

@@ -38,8 +38,12 @@ anyio::task<> answer(anyio::socket_stream stream, const std::string& name) {
     for (;;) {
         const auto newline = pending.find('\n');
         if (newline == std::string::npos) {
-            const std::size_t n = co_await stream.receive_into(buffer);
-            if (n == 0) co_return;
+            std::size_t n = 0;
+            try {
+                n = co_await stream.receive_into(buffer);
+            } catch (const anyio::end_of_stream&) {
+                co_return;
+            }
             pending.append(buffer, n);
             continue;
         }

@@ -26,8 +26,12 @@ anyio::task<std::string> receive_all(anyio::byte_stream& stream) {
     std::string all;
     std::string buffer(1 << 16, '\0');
     for (;;) {
-        const std::size_t n = co_await stream.receive_into(buffer);
-        if (n == 0) co_return all;
+        std::size_t n = 0;
+        try {
+            n = co_await stream.receive_into(buffer);
+        } catch (const anyio::end_of_stream&) {
+            co_return all;
+        }
         all.append(buffer, 0, n);
     }
 }
