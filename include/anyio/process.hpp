@@ -10,6 +10,12 @@
 //     std::string echoed = co_await cat.stdout_stream().receive();
 //     int code = co_await cat.wait();
 //
+// Or from a shell command line (/bin/sh -c; see open_process(command) for the quoting
+// danger), and stopped gracefully (SIGTERM, a grace period, then SIGKILL):
+//
+//     anyio::process server = co_await anyio::open_process("exec my-server --port 8080");
+//     int code = co_await server.stop(std::chrono::seconds(5));
+//
 // How a child starts (posix_spawn, so this thread is suspended only until the child has
 // called exec, never for a copy of this process's memory):
 //  - every signal at its default disposition and an empty signal mask, whatever this
@@ -42,11 +48,15 @@
 #include <anyio/task.hpp>
 
 #include <chrono>
+#include <concepts>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -103,9 +113,13 @@ struct process_options {
     // environment, so a child cannot notify, claim sockets or feed the watchdog in this
     // service's name. true passes them on. An explicit `env` is passed as given.
     bool inherit_service_environment = false;
-    // run_process only: when it is cancelled, the child gets SIGTERM, then SIGKILL if it is
-    // still running after this long.
+    // How process::stop() (without arguments) and a cancelled run_process end the child:
+    // termination_signal first, then SIGKILL if it is still running termination_grace
+    // later. A program that shuts down cleanly on another signal (SIGINT, SIGQUIT, SIGHUP)
+    // is given that one here. A zero grace means SIGKILL at once. open_process refuses a
+    // negative grace or a signal number that is not one (std::invalid_argument).
     std::chrono::milliseconds termination_grace = std::chrono::seconds(2);
+    int termination_signal = SIGTERM;
 };
 
 namespace detail {
@@ -121,6 +135,35 @@ class process;
 // 3), std::system_error when the program cannot be executed or a pipe cannot be made.
 [[nodiscard]] task<process> open_process(std::vector<std::string> argv,
                                          process_options options = {});
+
+namespace detail {
+task<process> open_shell_process(std::string command, process_options options);
+}
+
+// Runs a shell command line (AnyIO's open_process with a string, Python's shell=True):
+// the child is `/bin/sh -c command`, so pipelines, redirections, variables and globs work:
+//
+//     anyio::process p = co_await anyio::open_process("sort names.txt | uniq -c");
+//
+// The quoting danger: the shell parses the whole string, so never paste outside input
+// (a file name, a user's text) into it. A name like `x; rm -rf ~` or `$(reboot)` runs as
+// commands. Pass such values as argv elements instead (open_process(argv) runs no shell), or
+// hand them to the shell as positional parameters it never parses:
+// {"/bin/sh", "-c", "grep -- \"$1\" log.txt", "sh", untrusted}.
+//
+// The child is the shell (pid() is the shell's; signals reach the shell, not the commands
+// it started, unless the command ends with `exec program`). Otherwise as open_process(argv):
+// a checkpoint, the same options and errors (std::invalid_argument for an empty command).
+//
+// Any string type (const char*, std::string, std::string_view) picks this overload, and a
+// braced list still picks argv: `open_process({"ls", "-l"})` runs ls without a shell (a
+// template, so that a braced list, which deduces nothing, is never ambiguous here). The
+// command is copied into the returned task.
+template <class Command>
+requires std::convertible_to<const Command&, std::string_view>
+[[nodiscard]] task<process> open_process(const Command& command, process_options options = {}) {
+    return detail::open_shell_process(std::string(std::string_view(command)), std::move(options));
+}
 
 // A running (or finished, not yet destroyed) child process. Move-only; see the header
 // comment for what destroying it does.
@@ -161,6 +204,28 @@ public:
     void send_signal(int signo);
     void terminate();  // SIGTERM
     void kill();       // SIGKILL
+
+    // Stops the child gracefully and returns its returncode() (Trio's deliver_cancel, done
+    // by hand on any process): sends `signo` (SIGTERM by default), waits up to `grace` for
+    // the child to exit, then sends SIGKILL and waits for that. Once it returns the child
+    // has ended and been reaped, whatever happened. Without arguments, the grace and the
+    // signal are process_options::termination_grace (2 s) and termination_signal
+    // (SIGTERM) of open_process; with a grace only, the signal is SIGTERM. A zero grace
+    // sends SIGKILL at once (no `signo`). A child that has already ended gets no signal:
+    // its return code is returned.
+    //
+    // A checkpoint (also when the child has already ended). Cancellation, before the
+    // signal or during the grace, cuts the grace short: the child gets SIGKILL and is
+    // reaped, shielded, before `cancelled` propagates, so a cancelled stop leaves nothing
+    // running (and waits only the microseconds the kernel takes to end it). The pipes stay
+    // open, so what the child printed while it shut down can still be read; aclose() or
+    // the destructor closes them. Other tasks may wait() meanwhile; they get the same code.
+    //
+    // Throws std::invalid_argument for a negative grace or a signal number that is not
+    // one (before any signal is sent), std::system_error (ECHILD) if something else reaped
+    // the child (see the header comment).
+    [[nodiscard]] task<int> stop();
+    [[nodiscard]] task<int> stop(std::chrono::milliseconds grace, int signo = SIGTERM);
 
     // Closes the pipes, then waits for the child to end (AnyIO's Process.aclose). If that
     // wait is cancelled, kills the child and reaps it (shielded) before `cancelled`

@@ -30,8 +30,9 @@ struct completed_process {
 // the output. A non-empty `input` needs stdin_from = stdio::pipe() (the default).
 //
 // A checkpoint. Cancellation (or any error) ends the child before it propagates: the
-// pipes close, the child gets SIGTERM, then SIGKILL after options.termination_grace, and
-// it is reaped; this cleanup is shielded, so no child outlives the call. Loop thread only.
+// pipes close, then process::stop runs shielded with the options' termination_signal
+// (SIGTERM), SIGKILL after termination_grace, and the child is reaped, so no child
+// outlives the call. Loop thread only.
 [[nodiscard]] task<completed_process> run_process(std::vector<std::string> argv,
                                                   std::string input = {}, bool check = true,
                                                   process_options options = {});

@@ -117,10 +117,15 @@ task<> process::aclose() {
 
 task<process> open_process(std::vector<std::string> argv, process_options options) {
     co_await checkpoint();
+    detail::check_stop_arguments("anyio::open_process: termination_", options.termination_grace,
+                                 options.termination_signal);
     detail::spawned_child child = detail::spawn_child(argv, options);
     const pid_t pid = child.pid;
     try {
-        co_return process(std::make_unique<detail::process_state>(std::move(child)));
+        auto state = std::make_unique<detail::process_state>(std::move(child));
+        state->termination_grace = options.termination_grace;
+        state->termination_signal = options.termination_signal;
+        co_return process(std::move(state));
     } catch (...) {
         // Out of memory or descriptors half-way: the child must not outlive the error.
         ::kill(pid, SIGKILL);

@@ -8,6 +8,8 @@
 #include "io/fd_watch.hpp"
 #include "process/spawn.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <memory>
 #include <optional>
 
@@ -42,6 +44,10 @@ public:
     std::optional<byte_stream> stdin_pipe;
     std::optional<byte_stream> stdout_pipe;
     std::optional<byte_stream> stderr_pipe;
+
+    // What process::stop() without arguments does (process_options::termination_*).
+    std::chrono::milliseconds termination_grace{};
+    int termination_signal = SIGTERM;
 
 private:
     void kill_and_reap() noexcept;

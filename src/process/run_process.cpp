@@ -85,7 +85,7 @@ task<completed_process> run_process(std::vector<std::string> argv, std::string i
     }
     if (error) {
         close_pipes(child, options);
-        co_await detail::stop_process(child, options.termination_grace);
+        co_await detail::stop_process(child, options.termination_grace, options.termination_signal);
         std::rethrow_exception(error);
     }
     if (check && result.returncode != 0) {

@@ -188,6 +188,15 @@ EXPECTED = {
         r"^the shell's status: 0$",
         r"^own child's status: 5$",
     ]),
+    "process_stop": (0, [
+        r"^worker said: saving state$",
+        r"^worker exited with 0$",
+        r"^stubborn child ended by signal 9$",
+        r"^sleep ended by signal 2 \(SIGINT is 2\)$",
+        r"^patient stop finished: no; the child ended by signal 9$",
+        r"^sorted: apple,fig,pear$",
+        r"^file: notes.txt; echo gotcha$",
+    ]),
     "tutorial_step1": (0, [
         r"^alice: SET colour blue -> OK$",
         r"^bob: SET size 42 -> OK$",
