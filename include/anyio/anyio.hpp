@@ -8,9 +8,11 @@
 #include <anyio/condition.hpp>
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
+#include <anyio/file.hpp>
 #include <anyio/from_thread.hpp>
 #include <anyio/lock.hpp>
 #include <anyio/memory_stream.hpp>
+#include <anyio/path.hpp>
 #include <anyio/portal_main.hpp>
 #include <anyio/process.hpp>
 #include <anyio/run.hpp>
@@ -30,4 +32,5 @@
 #include <anyio/time.hpp>
 #include <anyio/to_thread.hpp>
 #include <anyio/unix_socket.hpp>
+#include <anyio/wait_fd.hpp>
 #include <anyio/watchdog.hpp>
