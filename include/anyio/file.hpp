@@ -45,7 +45,7 @@ namespace anyio {
 namespace detail {
 struct file_state;
 struct file_access;
-}
+}  // namespace detail
 
 // seek's origin, as lseek's SEEK_SET, SEEK_CUR and SEEK_END (Python's whence 0, 1, 2).
 enum class seek_from { start, current, end };

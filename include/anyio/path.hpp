@@ -32,7 +32,7 @@ namespace anyio {
 struct file_stat {
     std::filesystem::file_type type = std::filesystem::file_type::none;
     std::filesystem::perms permissions = std::filesystem::perms::none;
-    std::uintmax_t size = 0;                            // bytes
+    std::uintmax_t size = 0;                           // bytes
     std::chrono::system_clock::time_point modified{};  // st_mtim, to the nanosecond
     std::uintmax_t inode = 0;
     std::uintmax_t links = 0;
@@ -42,9 +42,9 @@ class path {
 public:
     path() = default;
     path(std::filesystem::path p) : path_(std::move(p)) {}  // NOLINT: implicit, like pathlib
-    path(const char* p) : path_(p) {}                        // NOLINT
-    path(const std::string& p) : path_(p) {}                 // NOLINT
-    path(std::string_view p) : path_(p) {}                   // NOLINT
+    path(const char* p) : path_(p) {}                       // NOLINT
+    path(const std::string& p) : path_(p) {}                // NOLINT
+    path(std::string_view p) : path_(p) {}                  // NOLINT
 
     // The plain path (std::filesystem's name for it).
     [[nodiscard]] const std::filesystem::path& native() const noexcept { return path_; }

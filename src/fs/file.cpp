@@ -13,9 +13,9 @@
 #include "fs/unique_fd.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <optional>
 #include <stdexcept>
-#include <cerrno>
 #include <utility>
 
 #include <fcntl.h>
@@ -101,7 +101,7 @@ std::string read_chunk(std::shared_ptr<file_state> s, std::size_t max) {
 // Worker thread (regular files): reads to the end of the file into the read-ahead, so a
 // cancelled read_all keeps what it read. Sized by fstat, so a whole file is one allocation.
 void read_rest(std::shared_ptr<file_state> s) {
-    struct stat st{};
+    struct stat st {};
     std::size_t hint = read_all_block;
     if (::fstat(s->fd, &st) == 0 && st.st_size > 0) {
         const off_t pos = ::lseek(s->fd, 0, SEEK_CUR);
@@ -169,7 +169,7 @@ opened open_in_worker(std::filesystem::path name, int flags) {
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) throw_fs_error("open", name);
     opened result{unique_fd(fd), true};
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) < 0) throw_fs_error("open", name);
     if (S_ISDIR(st.st_mode)) throw_fs_error("open", name, EISDIR);
     result.regular = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
@@ -442,4 +442,3 @@ task<async_file> open_file(std::filesystem::path file, std::string_view mode) {
 }
 
 }  // namespace anyio
-

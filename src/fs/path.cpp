@@ -29,17 +29,17 @@ bool stat_or_missing(const fs::path& p, struct stat& st) {
 }
 
 bool exists_in_worker(fs::path p) {
-    struct stat st{};
+    struct stat st {};
     return stat_or_missing(p, st);
 }
 
 bool is_file_in_worker(fs::path p) {
-    struct stat st{};
+    struct stat st {};
     return stat_or_missing(p, st) && S_ISREG(st.st_mode);
 }
 
 bool is_dir_in_worker(fs::path p) {
-    struct stat st{};
+    struct stat st {};
     return stat_or_missing(p, st) && S_ISDIR(st.st_mode);
 }
 
@@ -55,7 +55,7 @@ fs::file_type type_of(mode_t mode) {
 }
 
 file_stat stat_in_worker(fs::path p) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(p.c_str(), &st) != 0) detail::throw_fs_error("stat", p);
     file_stat result;
     result.type = type_of(st.st_mode);
@@ -63,7 +63,8 @@ file_stat stat_in_worker(fs::path p) {
     result.size = static_cast<std::uintmax_t>(st.st_size);
     result.modified = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+            std::chrono::seconds(st.st_mtim.tv_sec) +
+            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
     result.inode = static_cast<std::uintmax_t>(st.st_ino);
     result.links = static_cast<std::uintmax_t>(st.st_nlink);
     return result;
@@ -76,7 +77,7 @@ std::string read_in_worker(fs::path p) {
     } while (raw < 0 && errno == EINTR);
     if (raw < 0) detail::throw_fs_error("read", p);
     const detail::unique_fd fd(raw);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) != 0) detail::throw_fs_error("read", p);
     if (S_ISDIR(st.st_mode)) detail::throw_fs_error("read", p, EISDIR);
     std::string out;
@@ -147,7 +148,7 @@ void mkdir_in_worker(fs::path p, bool parents, bool exist_ok) {
         return;
     }
     if (error == EEXIST && exist_ok) {
-        struct stat st{};
+        struct stat st {};
         if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
     }
     detail::throw_fs_error("mkdir", p, error);

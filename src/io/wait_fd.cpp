@@ -84,7 +84,8 @@ public:
     void await_resume() {
         release();
         throw_if_aborted();
-        if (closed_) throw closed_resource_error("anyio: the file descriptor was closed while waiting");
+        if (closed_)
+            throw closed_resource_error("anyio: the file descriptor was closed while waiting");
     }
 
     // notify_closing: wakes this wait with closed_resource_error.

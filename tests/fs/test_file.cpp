@@ -89,7 +89,8 @@ TEST(File, LinesWithATrailingNewline) {
         put(dir.file("f"), "one\ntwo\n\nfour\n");
         anyio::async_file f = co_await anyio::open_file(dir.file("f"));
         std::vector<std::string> lines;
-        while (std::optional<std::string> line = co_await f.next_line()) lines.push_back(*line);
+        while (std::optional<std::string> line = co_await f.next_line())
+            lines.push_back(*line);
         EXPECT_EQ(lines, (std::vector<std::string>{"one\n", "two\n", "\n", "four\n"}));
         const std::string eof = co_await f.readline();
         EXPECT_EQ(eof, "");
@@ -448,7 +449,8 @@ TEST(File, CancellingAnOpenThatWaitsForAWriterLeaksNothing) {
         const int writer = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
         EXPECT_GE(writer, 0);
         ::close(writer);
-        while (open_fd_count() != before) co_await anyio::sleep(1ms);  // hang guard bounds it
+        while (open_fd_count() != before)
+            co_await anyio::sleep(1ms);  // hang guard bounds it
     });
 }
 

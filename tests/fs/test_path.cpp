@@ -158,7 +158,9 @@ TEST(Path, MkdirWithParentsAndExistOk) {
         co_await deep.mkdir(true, true);
         co_await deep.mkdir(false, true);
         co_await (root / "file").write_text("");
-        const auto over_file = [&]() -> anyio::task<> { co_await (root / "file").mkdir(false, true); };
+        const auto over_file = [&]() -> anyio::task<> {
+            co_await (root / "file").mkdir(false, true);
+        };
         error = co_await error_of(over_file, "file");
         EXPECT_EQ(error, EEXIST);  // exist_ok covers a directory only
     });
