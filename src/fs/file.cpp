@@ -68,6 +68,7 @@ std::size_t buffered(const file_state& s) noexcept {
 
 // The next `n` read-ahead bytes (n <= buffered(s)).
 std::string take(file_state& s, std::size_t n) {
+    if (s.read_pos == 0 && n == s.read_ahead.size()) return std::exchange(s.read_ahead, {});
     std::string out = s.read_ahead.substr(s.read_pos, n);
     s.read_pos += n;
     if (s.read_pos == s.read_ahead.size()) {
@@ -99,29 +100,34 @@ std::string read_chunk(std::shared_ptr<file_state> s, std::size_t max) {
 }
 
 // Worker thread (regular files): reads to the end of the file into the read-ahead, so a
-// cancelled read_all keeps what it read. Sized by fstat, so a whole file is one allocation.
+// cancelled read_all keeps what it read. Sized by fstat, so a whole file is one allocation
+// and one read(2), plus the read(2) that sees the end, into the same allocation.
 void read_rest(std::shared_ptr<file_state> s) {
     struct stat st {};
-    std::size_t hint = read_all_block;
+    std::size_t room = read_all_block;
     if (::fstat(s->fd, &st) == 0 && st.st_size > 0) {
         const off_t pos = ::lseek(s->fd, 0, SEEK_CUR);
-        if (pos >= 0 && st.st_size > pos) hint = static_cast<std::size_t>(st.st_size - pos) + 1;
+        if (pos >= 0 && st.st_size > pos) room = static_cast<std::size_t>(st.st_size - pos) + 1;
     }
+    std::string& buffer = s->read_ahead;
     if (s->read_pos > 0) {
-        s->read_ahead.erase(0, s->read_pos);
+        buffer.erase(0, s->read_pos);
         s->read_pos = 0;
     }
+    std::size_t filled = buffer.size();
+    buffer.resize(filled + room);
+    const auto keep = [&] { buffer.resize(filled); };
     for (;;) {
-        const std::size_t old = s->read_ahead.size();
-        s->read_ahead.resize(old + hint);
-        ssize_t n;
-        do {
-            n = ::read(s->fd, s->read_ahead.data() + old, hint);
-        } while (n < 0 && errno == EINTR);
-        s->read_ahead.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-        if (n < 0) throw_fs_error("read", s->name);
-        if (n == 0) return;
-        hint = read_all_block;
+        if (filled == buffer.size()) buffer.resize(filled + std::max(filled, read_all_block));
+        const ssize_t n = ::read(s->fd, buffer.data() + filled, buffer.size() - filled);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int error = errno;
+            keep();
+            throw_fs_error("read", s->name, error);
+        }
+        if (n == 0) return keep();
+        filled += static_cast<std::size_t>(n);
     }
 }
 
