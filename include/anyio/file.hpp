@@ -76,7 +76,8 @@ public:
     // Writes all of `data` (not buffered: flush has nothing to do) and returns its size.
     // The bytes are copied first: `data` need not outlive the call.
     [[nodiscard]] task<std::size_t> write(std::string_view data);
-    // Moves the position and returns the new one (from the start of the file).
+    // Moves the position and returns the new one (from the start of the file). seek and
+    // tell call lseek(2) on the loop thread, after a checkpoint: it never waits for a disk.
     [[nodiscard]] task<std::int64_t> seek(std::int64_t offset, seek_from from = seek_from::start);
     [[nodiscard]] task<std::int64_t> tell();
     // A checkpoint and nothing more: writes go to the kernel at once. Durability is fsync's
