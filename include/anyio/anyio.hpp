@@ -10,9 +10,11 @@
 #include <anyio/datagram_socket.hpp>
 #include <anyio/event.hpp>
 #include <anyio/exceptions.hpp>
+#include <anyio/file.hpp>
 #include <anyio/from_thread.hpp>
 #include <anyio/lock.hpp>
 #include <anyio/memory_stream.hpp>
+#include <anyio/path.hpp>
 #include <anyio/portal_main.hpp>
 #include <anyio/process.hpp>
 #include <anyio/reap.hpp>
@@ -37,4 +39,5 @@
 #include <anyio/udp.hpp>
 #include <anyio/unix_datagram.hpp>
 #include <anyio/unix_socket.hpp>
+#include <anyio/wait_fd.hpp>
 #include <anyio/watchdog.hpp>

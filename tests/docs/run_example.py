@@ -99,6 +99,13 @@ EXPECTED = {
         r"^child holds the token: 1, value 0$",
         r"^value after the child: 1, connections borrowed: 0$",
     ]),
+    "files": (0, [
+        r"^3 lines, 1 errors$",
+        r"^archived app.log: 54 bytes$",
+        r"^in the archive: app.log$",
+        r"^gone: No such file or directory$",
+        r"^the pipe said !$",
+    ]),
     "threads": (0, [
         r"^total size 123$",
         r"^from_thread::run gave 42, event set from the worker: 1$",
