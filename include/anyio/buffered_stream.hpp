@@ -27,9 +27,9 @@
 // arrives one byte at a time costs time in proportion to its length.
 // receive_exactly(n) returns n bytes. At the end of the stream both throw
 // anyio::end_of_stream if nothing is buffered (the stream ended between records: the end
-// of stream convention, abc/byte_streams.hpp; AnyIO raises IncompleteRead there too), and
-// incomplete_read if part of a record is buffered; the part stays buffered, and receive()
-// returns it.
+// of stream convention, abc/byte_streams.hpp; AnyIO raises IncompleteRead there, which
+// makes a loop over records end by an error), and incomplete_read if part of a record is
+// buffered; the part stays buffered, and receive() returns it.
 //
 // receive() and receive_into() return buffered bytes first, and read from the wrapped
 // stream only when nothing is buffered.
