@@ -28,6 +28,8 @@
 #include <anyio/task_id.hpp>
 #include <anyio/tcp.hpp>
 #include <anyio/time.hpp>
+#include <anyio/tls.hpp>
+#include <anyio/tls_listener.hpp>
 #include <anyio/to_thread.hpp>
 #include <anyio/unix_socket.hpp>
 #include <anyio/watchdog.hpp>
