@@ -136,6 +136,14 @@ EXPECTED = {
         r"^then 0 bytes: the end$",
         r"^send after close: .*closed",
     ]),
+    "tls_echo": (0, [
+        r"^client: TLSv1\.3, ALPN echo/1, server certificate CN=localhost$",
+        r"^server: \"hello over TLS\" from a client that asked for localhost$",
+        r"^client: echo: hello over TLS$",
+        r"^client: refused: anyio: TLS handshake with example\.com failed: certificate verify "
+        r"failed: hostname mismatch$",
+        r"^server: 1 failed handshake\(s\)$",
+    ]),
     "networking": (0, [
         r"^reply: HELLO$",
         r"^connection from 127\.0\.0\.1 failed: client said boom$",
