@@ -134,6 +134,8 @@ task<> tls_stream::send(std::string_view bytes) {
         co_return;
     }
     while (!bytes.empty()) {
+        // aclose() from another task between two chunks.
+        if (s.closed) throw closed_resource_error("anyio: send on a closed TLS stream");
         const std::size_t chunk = std::min(bytes.size(), write_chunk);
         std::size_t written = 0;
         ERR_clear_error();
