@@ -5,9 +5,8 @@
 //
 //     anyio::tls_options options;
 //     options.hostname = "example.com";  // SNI and the name the certificate must carry
-//     anyio::tls_stream tls =
-//         co_await anyio::tls_stream::wrap(co_await anyio::connect_tcp("example.com", 443),
-//         options);
+//     anyio::socket_stream tcp = co_await anyio::connect_tcp("example.com", 443);
+//     anyio::tls_stream tls = co_await anyio::tls_stream::wrap(std::move(tcp), options);
 //     co_await tls.send("GET / HTTP/1.0\r\nHost: example.com\r\n\r\n");
 //
 // OpenSSL never touches a descriptor: it encrypts into and decrypts from memory buffers,

@@ -7,7 +7,8 @@
 //
 //     anyio::tls_context context = anyio::tls_context::server();
 //     context.load_cert_chain("server.pem", "server.key");
-//     anyio::tls_listener listener(co_await anyio::create_tcp_listener("", 8443), context);
+//     anyio::tcp_listener tcp = co_await anyio::create_tcp_listener("", 8443);
+//     anyio::tls_listener listener(std::move(tcp), context);
 //     co_await listener.serve([](anyio::tls_stream client) -> anyio::task<> {
 //         co_await client.send("hello\n");
 //         co_await client.aclose();
