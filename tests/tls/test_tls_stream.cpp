@@ -91,6 +91,37 @@ TEST(TlsStream, ExchangesDataOverUnixSocket) {
         []() -> anyio::task<> { co_await exchange_and_describe(transport_kind::unix_socket); });
 }
 
+// Any abc::byte_stream carries TLS: here another TLS session (the inner session's records
+// travel encrypted again by the outer one).
+TEST(TlsStream, TlsOverTls) {
+    run_guarded([]() -> anyio::task<> {
+        const test_pki pki;
+        handshake_result outer = co_await handshake(client_options(client_context(pki)),
+                                                    server_options(server_context(pki)));
+        if (!outer.client || !outer.server) {
+            throw std::runtime_error(outer.client_error + outer.server_error);
+        }
+        const anyio::tls_options inner_client = client_options(client_context(pki));
+        const anyio::tls_options inner_server = server_options(server_context(pki));
+        std::optional<anyio::tls_stream> client;
+        std::optional<anyio::tls_stream> server;
+        std::string got;
+        const auto body = [&](anyio::task_group& group) -> anyio::task<> {
+            const auto server_side = [&]() -> anyio::task<> {
+                server = co_await anyio::tls_stream::wrap(std::move(*outer.server), inner_server);
+                co_await anyio_test::read_until(*server, got, "sessions");
+            };
+            group.start_soon(server_side);
+            client = co_await anyio::tls_stream::wrap(std::move(*outer.client), inner_client);
+            co_await client->send("inside two sessions");
+        };
+        co_await anyio::with_task_group(body);
+        EXPECT_EQ(got, "inside two sessions");
+        EXPECT_NE(client->transport_as<anyio::tls_stream>(), nullptr);
+        co_await close_both(*client, *server);
+    });
+}
+
 TEST(TlsStream, LargeTransfersBothWaysAtOnce) {
     run_guarded([]() -> anyio::task<> {
         const test_pki pki;
