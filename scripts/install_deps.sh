@@ -6,6 +6,7 @@ packages=(g++ cmake ninja-build clang-14 clang-19 libclang-rt-19-dev libgtest-de
 packages+=(tini dumb-init util-linux)  # PID 1 tests and the init benchmark: the real inits, unshare
 packages+=(socat python3)  # UDP tests: real datagram peers
 packages+=(libboost1.81-dev)  # bench/line_reading's Boost.Asio variant (headers only)
+packages+=(libssl-dev openssl)  # TLS over OpenSSL; tests/tls drives the real openssl s_server / s_client
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

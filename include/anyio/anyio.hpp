@@ -35,6 +35,8 @@
 #include <anyio/tcp.hpp>
 #include <anyio/text_stream.hpp>
 #include <anyio/time.hpp>
+#include <anyio/tls.hpp>
+#include <anyio/tls_listener.hpp>
 #include <anyio/to_thread.hpp>
 #include <anyio/udp.hpp>
 #include <anyio/unix_datagram.hpp>

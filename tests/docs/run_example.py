@@ -165,6 +165,14 @@ EXPECTED = {
         r"^end of stream after send_eof$",
         r"^cat exited with 0$",
     ]),
+    "tls_echo": (0, [
+        r"^client: TLSv1\.3, ALPN echo/1, server certificate CN=localhost$",
+        r"^server: \"hello over TLS\" from a client that asked for localhost$",
+        r"^client: echo: hello over TLS$",
+        r"^client: refused: anyio: TLS handshake with example\.com failed: certificate verify "
+        r"failed: hostname mismatch$",
+        r"^server: 1 failed handshake\(s\)$",
+    ]),
     "networking": (0, [
         r"^reply: HELLO$",
         r"^connection from 127\.0\.0\.1 failed: client said boom$",
