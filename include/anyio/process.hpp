@@ -26,10 +26,12 @@
 //  - a program that cannot be executed (missing, not executable, bad cwd) makes
 //    open_process throw std::system_error naming it, with no child left behind.
 //
-// How its exit is observed: a pidfd in the loop's epoll, then waitid(P_PIDFD). anyio
-// installs no SIGCHLD handler, so the application's own SIGCHLD receivers keep working.
-// What takes a child's exit status away: SIGCHLD set to SIG_IGN, or code that reaps every
-// child (waitpid(-1)); wait() and returncode() then throw std::system_error (ECHILD).
+// How its exit is observed: a pidfd in the loop's epoll, then waitid(P_PIDFD), so no
+// SIGCHLD handler is needed and the application's own SIGCHLD receivers keep working. (As
+// PID 1, or with run_options::reap_orphans, run() also receives SIGCHLD to reap orphans;
+// it never reaps a child started here: see reap.hpp.) What takes a child's exit status
+// away: SIGCHLD set to SIG_IGN, or code that reaps every child (waitpid(-1)); wait() and
+// returncode() then throw std::system_error (ECHILD).
 //
 // Never a zombie: destroying (or assigning over) a process that is still running kills it
 // with SIGKILL and reaps it, blocking the thread until the kernel has ended it (a few
