@@ -10,7 +10,7 @@
 #include "fs/file_state.hpp"
 #include "fs/fs_error.hpp"
 #include "fs/open_mode.hpp"
-#include "fs/unique_fd.hpp"
+#include "io/unique_fd.hpp"
 
 #include <algorithm>
 #include <cerrno>

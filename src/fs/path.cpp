@@ -4,7 +4,7 @@
 #include <anyio/to_thread.hpp>
 
 #include "fs/fs_error.hpp"
-#include "fs/unique_fd.hpp"
+#include "io/unique_fd.hpp"
 
 #include <cerrno>
 #include <string>

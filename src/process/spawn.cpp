@@ -20,11 +20,6 @@ extern char** environ;
 
 namespace anyio::detail {
 
-void unique_fd::reset(int fd) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-}
-
 namespace {
 
 [[noreturn]] void throw_errno(int error, const std::string& what) {

@@ -5,6 +5,8 @@
 
 #include <anyio/process.hpp>
 
+#include "io/unique_fd.hpp"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,29 +14,6 @@
 #include <sys/types.h>
 
 namespace anyio::detail {
-
-// An owned file descriptor, closed on destruction.
-class unique_fd {
-public:
-    unique_fd() noexcept = default;
-    explicit unique_fd(int fd) noexcept : fd_(fd) {}
-    unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
-    unique_fd& operator=(unique_fd&& other) noexcept {
-        if (this != &other) reset(other.release());
-        return *this;
-    }
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    ~unique_fd() { reset(); }
-
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-    [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) noexcept;
-
-private:
-    int fd_ = -1;
-};
 
 struct spawned_child {
     pid_t pid = -1;
